@@ -39,8 +39,18 @@ export interface RatchetVector {
   bobSignedPreKeyPublic: string; rootInfo: string; ratchetPrivateKeys: Record<'alice' | 'bob', string[]>;
   steps: RatchetStep[];
 }
+export interface RatchetWireStep {
+  kind: 'send' | 'recv'; actor: 'alice' | 'bob'; label: string; plaintext: string; messageKey: string;
+  associatedData?: string; header?: { ratchetPublic: string; pn: number; n: number }; wire?: string;
+}
+export interface RatchetWireVector {
+  profile: '0.3' | '2'; sharedSecret: string; aliceIdentityEncoded: string; bobIdentityEncoded: string;
+  bobSignedPreKeyPrivate: string; bobSignedPreKeyPublic: string; rootInfo: string; messageKeyInfo: string;
+  ratchetPrivateKeys: Record<'alice' | 'bob', string[]>; steps: RatchetWireStep[];
+}
 export interface OmemoVectors {
   xeddsa: XeddsaVector[]; seeds: SeedVector[]; x25519: X25519Vector[]; x3dh: X3dhVector[]; ratchet: RatchetVector[];
+  ratchetWire: RatchetWireVector[];
 }
 
 const path = fileURLToPath(new URL('../../vectors/omemo/vectors.json', import.meta.url));

@@ -312,6 +312,88 @@ async def ratchet_vector(profile: str):
     }
 
 
+# ---- Double Ratchet with the real per-version AEADs (wire bytes) ---------------------------
+WIRE_SCRIPT = [
+    ("send", "alice", "a0"), ("send", "alice", "a1"), ("recv", "bob", "a0"), ("recv", "bob", "a1"),
+    ("send", "bob", "b0"), ("send", "bob", "b1"), ("recv", "alice", "b1"), ("recv", "alice", "b0"),
+    ("send", "alice", "a2"), ("recv", "bob", "a2"),
+]
+
+
+async def wire_vector(profile: str):
+    mod = oldmemo_mod if profile == "0.3" else twomemo_mod
+    recorded: list = []
+
+    class RecordingImpl(mod.AEADImpl):
+        @classmethod
+        async def encrypt(cls, plaintext: bytes, key: bytes, associated_data: bytes) -> bytes:
+            recorded.append(key)
+            return await super().encrypt(plaintext, key, associated_data)
+
+        @classmethod
+        async def decrypt(cls, ciphertext: bytes, key: bytes, associated_data: bytes) -> bytes:
+            recorded.append(key)
+            return await super().decrypt(ciphertext, key, associated_data)
+
+    key_length = 33 if profile == "0.3" else 32
+    ik = {"alice": det(f"wire/{profile}/alice-ik", key_length), "bob": det(f"wire/{profile}/bob-ik", key_length)}
+    if profile == "0.3":
+        ik = {k: b"\x05" + v[1:] for k, v in ik.items()}
+    shared_secret = det(f"wire/{profile}/shared")
+    bob_spk = det(f"wire/{profile}/bob-spk")
+    bob_spk_pub = xeddsa.priv_to_curve25519_pub(bob_spk)
+    _ratchet_keys.clear()
+    _ratchet_counter[0] = 0
+    common = dict(diffie_hellman_ratchet_class=DHRatchet, root_chain_kdf=mod.RootChainKDFImpl,
+                  message_chain_kdf=mod.MessageChainKDFImpl, message_chain_constant=b"\x02\x01",
+                  dos_protection_threshold=1000, max_num_skipped_message_keys=1000, aead=RecordingImpl)
+
+    def ad_for(sender: str) -> bytes:
+        receiver = "bob" if sender == "alice" else "alice"
+        if profile == "0.3":  # libsignal: sender || receiver
+            return ik[sender] + ik[receiver]
+        return ik["alice"] + ik["bob"]  # omemo:2: initiator || responder
+
+    parties: dict = {}
+    wire: dict = {}
+    steps = []
+    for kind, actor, label in WIRE_SCRIPT:
+        _ratchet_actor[0] = actor
+        recorded.clear()
+        plaintext = det(f"wire/{profile}/{label}/plaintext", 32 if profile == "0.3" else 48)
+        if kind == "send":
+            ad = ad_for(actor)
+            if actor not in parties:
+                dr, msg = await mod.DoubleRatchetImpl.encrypt_initial_message(
+                    shared_secret=shared_secret, recipient_ratchet_pub=bob_spk_pub, message=plaintext,
+                    associated_data=ad, **common)
+                parties[actor] = dr
+            else:
+                msg = await parties[actor].encrypt_message(plaintext, ad)
+            wire[label] = (msg, ad)
+            steps.append({"kind": "send", "actor": actor, "label": label, "plaintext": h(plaintext),
+                          "associatedData": h(ad), "messageKey": h(recorded[0]),
+                          "header": {"ratchetPublic": h(msg.header.ratchet_pub), "pn": msg.header.previous_sending_chain_length,
+                                     "n": msg.header.sending_chain_length},
+                          "wire": h(msg.ciphertext)})
+        else:
+            msg, ad = wire[label]
+            if actor not in parties:
+                dr, out = await mod.DoubleRatchetImpl.decrypt_initial_message(
+                    shared_secret=shared_secret, own_ratchet_priv=bob_spk, message=msg, associated_data=ad, **common)
+                parties[actor] = dr
+            else:
+                out = await parties[actor].decrypt_message(msg, ad)
+            steps.append({"kind": "recv", "actor": actor, "label": label, "plaintext": h(out), "messageKey": h(recorded[0])})
+    return {
+        "profile": profile, "sharedSecret": h(shared_secret),
+        "aliceIdentityEncoded": h(ik["alice"]), "bobIdentityEncoded": h(ik["bob"]),
+        "bobSignedPreKeyPrivate": h(bob_spk), "bobSignedPreKeyPublic": h(bob_spk_pub),
+        "rootInfo": mod.RootChainKDFImpl._get_info().decode(), "messageKeyInfo": mod.AEADImpl._get_info().decode(),
+        "ratchetPrivateKeys": dict(_ratchet_keys), "steps": steps,
+    }
+
+
 async def main():
     out = {
         "generator": "test/vectors/omemo/generate.py (python3-xeddsa, python3-x3dh, python3-doubleratchet)",
@@ -320,6 +402,7 @@ async def main():
         "x25519": x25519_vectors(),
         "x3dh": [await x3dh_vector(p, w, i) for p in ("0.3", "2") for w, i in ((True, 0), (False, 1), (True, 2))],
         "ratchet": [await ratchet_vector(p) for p in ("0.3", "2")],
+        "ratchetWire": [await wire_vector(p) for p in ("0.3", "2")],
     }
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
