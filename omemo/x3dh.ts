@@ -10,7 +10,7 @@
  * SK = HKDF(F || DH1 || DH2 || DH3 [|| DH4], salt = 32 zero bytes, info) (X3DH sections 2.2, 3.3).
  */
 import { concatBytes, wipe } from '../lib/core/bytes.js';
-import { StateError, VerificationError } from '../lib/core/errors.js';
+import { MalformedMessageError, StateError, VerificationError } from '../lib/core/errors.js';
 import type { RandomSource } from '../lib/core/random.js';
 import { Ed25519PublicKey, KEY_LENGTH, X25519PrivateKey, X25519PublicKey } from './crypto/curve25519.js';
 import type { IdentityKeyPair } from './crypto/identity-key.js';
@@ -56,6 +56,17 @@ export const CURVE25519_KEY_TYPE = 0x05;
 export function serializeCurve25519PublicKey(key: Uint8Array): Uint8Array {
   if (key.length !== KEY_LENGTH) throw new RangeError('serializeCurve25519PublicKey: key must be 32 bytes');
   return concatBytes(Uint8Array.of(CURVE25519_KEY_TYPE), key);
+}
+
+/**
+ * Parses the 33-byte 0.3 wire form 0x05 || key into the raw 32-byte key. MalformedMessageError
+ * `omemo.bad-public-key` for any other length or type byte (hostile input).
+ */
+export function parseCurve25519PublicKey(serialized: Uint8Array): Uint8Array {
+  if (serialized.length !== KEY_LENGTH + 1 || serialized[0] !== CURVE25519_KEY_TYPE) {
+    throw new MalformedMessageError('omemo.bad-public-key', 'Expected a 33-byte 0x05-prefixed Curve25519 key');
+  }
+  return serialized.slice(1);
 }
 
 /**

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { bytesToHex } from '../../../lib/core/bytes.js';
 import { deterministicRandom } from '../../../lib/core/crypto/deterministic-random.js';
-import { StateError, VerificationError } from '../../../lib/core/errors.js';
+import { MalformedMessageError, StateError, VerificationError } from '../../../lib/core/errors.js';
 import type { RandomSource } from '../../../lib/core/random.js';
 import { X25519PrivateKey, X25519PublicKey } from '../../../omemo/crypto/curve25519.js';
 import { IdentityKeyPair } from '../../../omemo/crypto/identity-key.js';
-import { OMEMO_03_X3DH_PROFILE, OMEMO_2_X3DH_PROFILE, x3dhActive, x3dhPassive } from '../../../omemo/x3dh.js';
+import {
+  OMEMO_03_X3DH_PROFILE, OMEMO_2_X3DH_PROFILE, parseCurve25519PublicKey, serializeCurve25519PublicKey, x3dhActive, x3dhPassive,
+} from '../../../omemo/x3dh.js';
 import type { X3dhProfile } from '../../../omemo/x3dh.js';
 import { hex, vectors } from './vectors.js';
 import type { X3dhVector } from './vectors.js';
@@ -122,5 +124,20 @@ describe('omemo/x3dh (vectors from python3-x3dh via python3-oldmemo / python3-tw
     const header = { identityKey: IdentityKeyPair.generate(random).montgomeryPublicKey, ephemeralKey: X25519PublicKey.fromBytes(new Uint8Array(32)) };
     expect(() => x3dhPassive(OMEMO_03_X3DH_PROFILE, bob, header, spk, undefined)).to.throw(VerificationError);
     expect(() => x3dhPassive(OMEMO_2_X3DH_PROFILE, bob, { ...header, identityKey: new Uint8Array(32) }, spk, undefined)).to.throw(VerificationError);
+  });
+});
+
+describe('omemo/x3dh key serialization (0.3 wire form)', () => {
+  it('serializes as 0x05 || key and parses strictly', () => {
+    const key = deterministicRandom('ser')(32);
+    const wire = serializeCurve25519PublicKey(key);
+    expect(wire[0]).to.equal(5);
+    expect(bytesToHex(parseCurve25519PublicKey(wire))).to.equal(bytesToHex(key));
+    const wrongType = Uint8Array.from(wire);
+    wrongType[0] = 6;
+    for (const bad of [wrongType, wire.subarray(1), Uint8Array.of(...wire, 0), new Uint8Array(0)]) {
+      expect(() => parseCurve25519PublicKey(bad)).to.throw(MalformedMessageError).with.property('code', 'omemo.bad-public-key');
+    }
+    expect(() => serializeCurve25519PublicKey(wire)).to.throw(RangeError);
   });
 });
