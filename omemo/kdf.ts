@@ -1,18 +1,37 @@
 /**
  * The key derivations of X3DH and the Double Ratchet as OMEMO uses them (Signal's
  * "recommended cryptographic algorithms", https://signal.org/docs/specifications/doubleratchet/
- * section 5.2; XEP-0384 0.3.0 follows libsignal, XEP-0384 (omemo:2) section 4 names the infos).
+ * section 5.2; XEP-0384 0.3.0 follows libsignal, XEP-0384 (omemo:2) sections 4.2-4.4 name the
+ * infos).
  * Every function is pure: bytes in, fresh bytes out. The info strings are parameters, so one
  * implementation serves both OMEMO versions.
  */
 import { hkdfSha256, hmacSha256 } from '../lib/core/crypto/hash.js';
 import { concatBytes, utf8ToBytes } from '../lib/core/bytes.js';
 
+/**
+ * HKDF info strings of OMEMO 0.3 (libsignal's, which XEP-0384 0.3.0 inherits without naming
+ * them): X3DH, root chain, message keys.
+ */
+export const OMEMO_03_INFO = {
+  x3dh: 'WhisperText',
+  rootChain: 'WhisperRatchet',
+  messageKeys: 'WhisperMessageKeys',
+} as const;
+
+/** HKDF info strings of omemo:2 (XEP-0384 sections 4.2 X3DH, 4.3 Double Ratchet, 4.4 payload). */
+export const OMEMO_2_INFO = {
+  x3dh: 'OMEMO X3DH',
+  rootChain: 'OMEMO Root Chain',
+  messageKeys: 'OMEMO Message Key Material',
+  payload: 'OMEMO Payload',
+} as const;
+
 /** Length of root keys, chain keys and message keys. */
 export const CHAIN_KEY_LENGTH = 32;
 
-/** HKDF salt used by X3DH and the message-key derivation: HashLen zero bytes. */
-export const ZERO_SALT: Uint8Array = new Uint8Array(32);
+/** HKDF salt used by X3DH and the message-key derivation: HashLen zero bytes. Never handed out. */
+const ZERO_SALT = new Uint8Array(32);
 
 /** HKDF-SHA256 (RFC 5869) with an info given as bytes or an ASCII string. */
 export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array | string, length: number): Uint8Array {
@@ -65,7 +84,7 @@ export interface MessageKeyMaterial {
 /**
  * Message key material: HKDF(ikm = message key, salt = 32 zero bytes, info) -> 80 bytes =
  * AES key 32 || MAC key 32 || IV 16. Info: "WhisperMessageKeys" (0.3), "OMEMO Message Key
- * Material" (omemo:2, XEP-0384 section 4.4).
+ * Material" (omemo:2, XEP-0384 section 4.3).
  */
 export function deriveMessageKeyMaterial(messageKey: Uint8Array, info: Uint8Array | string): MessageKeyMaterial {
   if (messageKey.length !== CHAIN_KEY_LENGTH) throw new RangeError('deriveMessageKeyMaterial: message key must be 32 bytes');
@@ -74,7 +93,7 @@ export function deriveMessageKeyMaterial(messageKey: Uint8Array, info: Uint8Arra
 }
 
 /** X3DH's KDF padding F: 32 bytes of 0xFF for Curve25519 (X3DH spec section 2.2). */
-export const X3DH_PADDING: Uint8Array = new Uint8Array(32).fill(0xff);
+const X3DH_PADDING = new Uint8Array(32).fill(0xff);
 
 /**
  * X3DH's final KDF (X3DH spec section 2.2): HKDF(ikm = F || DH1 || DH2 || DH3 [|| DH4],

@@ -15,7 +15,7 @@ import type { RandomSource } from '../lib/core/random.js';
 import { Ed25519PublicKey, KEY_LENGTH, X25519PrivateKey, X25519PublicKey } from './crypto/curve25519.js';
 import type { IdentityKeyPair } from './crypto/identity-key.js';
 import { edwardsToMontgomery, xeddsaVerify } from './crypto/xeddsa.js';
-import { kdfX3dh } from './kdf.js';
+import { OMEMO_03_INFO, OMEMO_2_INFO, kdfX3dh } from './kdf.js';
 
 /** Associated data for the two directions of a ratchet session. */
 export interface SessionAssociatedData {
@@ -76,7 +76,7 @@ export function parseCurve25519PublicKey(serialized: Uint8Array): Uint8Array {
  */
 export const OMEMO_03_X3DH_PROFILE: X3dhProfile = {
   name: '0.3',
-  info: 'WhisperText',
+  info: OMEMO_03_INFO.x3dh,
   identityPublicKey: (identity) => identity.montgomeryPublicKey,
   encodeIdentityKey: (key) => serializeCurve25519PublicKey(key),
   identityDhKey: (key) => X25519PublicKey.fromBytes(key),
@@ -88,13 +88,13 @@ export const OMEMO_03_X3DH_PROFILE: X3dhProfile = {
 };
 
 /**
- * omemo:2 (`urn:xmpp:omemo:2`, XEP-0384 section 4): info "OMEMO X3DH", Ed25519 identity keys
+ * omemo:2 (`urn:xmpp:omemo:2`, XEP-0384 section 4.2): info "OMEMO X3DH", Ed25519 identity keys
  * used raw, the signed prekey signature is Ed25519 over the raw 32-byte prekey, associated data
  * IK_initiator || IK_responder.
  */
 export const OMEMO_2_X3DH_PROFILE: X3dhProfile = {
   name: '2',
-  info: 'OMEMO X3DH',
+  info: OMEMO_2_INFO.x3dh,
   identityPublicKey: (identity) => identity.edwardsPublicKey,
   encodeIdentityKey: (key) => Uint8Array.from(key),
   identityDhKey: (key) => X25519PublicKey.fromBytes(edwardsToMontgomery(key)),

@@ -2,8 +2,9 @@
  * A device's long-term identity key pair, usable by both OMEMO versions.
  *
  * OMEMO 0.3 publishes the identity key as a Curve25519 key and signs with XEdDSA (XEP-0384
- * 0.3.0 section 4.2); omemo:2 publishes it as Ed25519 and signs with plain Ed25519 (XEP-0384
- * section 5.3.2). Both run X25519 with it inside X3DH. The pair may be born either way:
+ * 0.3.0 section 4.3, the bundle's signedPreKeySignature); omemo:2 publishes it as Ed25519 and
+ * signs with plain Ed25519 (XEP-0384 section 5.3.2). Both run X25519 with it inside X3DH. The
+ * pair may be born either way:
  *
  * - from an Ed25519 seed (python-omemo's choice, and the only way to sign natively for omemo:2):
  *   the X25519 private key is the clamped SHA-512(seed) half (libsodium

@@ -4,7 +4,7 @@
  * OMEMO needs.
  *
  * OMEMO 0.3 identity keys are X25519 keys that also sign the signed prekey (XEP-0384 0.3.0
- * section 4.2). libsignal keeps the Edwards sign bit of the signer's key in bit 7 of
+ * section 4.3, signedPreKeySignature). libsignal keeps the Edwards sign bit of the signer's key in bit 7 of
  * signature[63] (that bit is always 0 in a valid Ed25519 signature, since s < 2^253); we honour
  * it on verification and sign with pure XEdDSA (sign bit 0), which every implementation accepts.
  *

@@ -19,7 +19,7 @@ import {
 } from './diffie-hellman-ratchet.js';
 import type { DiffieHellmanRatchetState, RatchetHeader, SkippedMessageKey } from './diffie-hellman-ratchet.js';
 
-/** Default MAX_SKIP and skipped-key store size (notes: "about 1000 per session"). */
+/** Default MAX_SKIP and skipped-key store size (XEP-0384 section 4.3 recommends 1000 for both). */
 export const DEFAULT_MAX_SKIP = 1000;
 
 /**
