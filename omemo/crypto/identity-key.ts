@@ -13,7 +13,8 @@
  *   is the sign-0 key of XEdDSA's calculate_key_pair, and every signature is XEdDSA, which
  *   verifies as Ed25519 under that key.
  */
-import { wipe } from '../../lib/core/bytes.js';
+import { base64ToBytes, bytesToBase64, wipe } from '../../lib/core/bytes.js';
+import { StorageError } from '../../lib/core/errors.js';
 import type { RandomSource } from '../../lib/core/random.js';
 import { Ed25519PrivateKey, KEY_LENGTH, X25519PrivateKey } from './curve25519.js';
 import { ed25519SeedToX25519Private, x25519PrivateToEd25519Public, xeddsaSign } from './xeddsa.js';
@@ -103,5 +104,38 @@ export class IdentityKeyPair {
     this.dhPrivateKey.wipe();
     this.#seedKey?.wipe();
     wipe(this.#seed);
+  }
+}
+
+/** JSON form of an identity key pair (version 1). Contains the secret: store encrypted. */
+export interface IdentityKeyPairJson {
+  readonly version: 1;
+  readonly kind: IdentityKeySecret['kind'];
+  /** Base64 of the 32-byte seed or private key. */
+  readonly secret: string;
+}
+
+/** Writes {@link IdentityKeyPair} as versioned JSON-ready data. */
+export function serializeIdentityKeyPair(pair: IdentityKeyPair): IdentityKeyPairJson {
+  const secret = pair.secret();
+  const bytes = secret.kind === 'ed25519-seed' ? secret.seed : secret.privateKey;
+  const json: IdentityKeyPairJson = { version: 1, kind: secret.kind, secret: bytesToBase64(bytes) };
+  wipe(bytes);
+  return json;
+}
+
+/** Reads {@link serializeIdentityKeyPair} output; StorageError `omemo.identity-invalid` on anything else. */
+export function parseIdentityKeyPair(json: unknown): IdentityKeyPair {
+  if (typeof json !== 'object' || json === null) throw new StorageError('omemo.identity-invalid', 'Stored identity key: not an object');
+  const { version, kind, secret } = json as Record<string, unknown>;
+  if (version !== 1) throw new StorageError('omemo.identity-unknown-version', 'Stored identity key: unknown version');
+  const bytes = typeof secret === 'string' && secret.length === 44 ? base64ToBytes(secret) : undefined;
+  if (bytes === undefined || bytes.length !== KEY_LENGTH) throw new StorageError('omemo.identity-invalid', 'Stored identity key: bad secret');
+  try {
+    if (kind === 'ed25519-seed') return IdentityKeyPair.fromEd25519Seed(bytes);
+    if (kind === 'x25519-private') return IdentityKeyPair.fromX25519PrivateKey(bytes);
+    throw new StorageError('omemo.identity-invalid', 'Stored identity key: unknown kind');
+  } finally {
+    wipe(bytes);
   }
 }

@@ -5,6 +5,8 @@ import { deterministicRandom } from '../../../lib/core/crypto/deterministic-rand
 import { ProtocolError } from '../../../lib/core/errors.js';
 import { X25519PrivateKey, X25519PublicKey } from '../../../omemo/crypto/curve25519.js';
 import { xeddsaVerify } from '../../../omemo/crypto/xeddsa.js';
+import { IdentityKeyPair } from '../../../omemo/crypto/identity-key.js';
+import { OMEMO_03_X3DH_PROFILE, OMEMO_2_X3DH_PROFILE, x3dhActive } from '../../../omemo/x3dh.js';
 import { decryptInitialMessage, decryptMessage, encryptMessage, initializeActiveSession } from '../../../omemo/ratchet/double-ratchet.js';
 import type { DoubleRatchetConfig, DoubleRatchetState, RatchetMessage } from '../../../omemo/ratchet/double-ratchet.js';
 import type { RatchetHeader } from '../../../omemo/ratchet/diffie-hellman-ratchet.js';
@@ -118,6 +120,36 @@ describe('omemo/ratchet properties (fast-check)', () => {
         expect(error.code).to.match(/^omemo\.state-/);
       }
     }), { numRuns: 300, seed: 42 });
+  });
+
+  it('X3DH with randomly mutated bundles: typed error, or success only for the genuine bundle', () => {
+    const random = deterministicRandom('x3dh-properties');
+    for (const profile of [OMEMO_03_X3DH_PROFILE, OMEMO_2_X3DH_PROFILE]) {
+      const bob = IdentityKeyPair.generate(random);
+      const spk = X25519PrivateKey.generate(random);
+      const genuine = {
+        identityKey: profile.identityPublicKey(bob),
+        signedPreKey: spk.publicKey.bytes,
+        signedPreKeySignature: profile.signSignedPreKey(bob, spk.publicKey, random),
+      };
+      const alice = IdentityKeyPair.generate(random);
+      fc.assert(fc.property(
+        fc.constantFrom('identityKey' as const, 'signedPreKey' as const, 'signedPreKeySignature' as const),
+        fc.nat(), fc.nat({ max: 7 }), fc.boolean(), fc.uint8Array({ minLength: 32, maxLength: 64 }),
+        (field, index, bit, replace, replacement) => {
+          const bundle = { ...genuine };
+          const value = replace ? replacement.subarray(0, genuine[field].length) : Uint8Array.from(genuine[field]);
+          if (!replace) value[index % value.length] = (value[index % value.length] ?? 0) ^ (1 << bit);
+          bundle[field] = value;
+          try {
+            x3dhActive(profile, alice, { ...bundle, signedPreKey: X25519PublicKey.fromBytes(bundle.signedPreKey) }, random);
+            expect(bytesToHex(value)).to.equal(bytesToHex(genuine[field]));
+          } catch (error) {
+            if (!(error instanceof ProtocolError)) throw error;
+          }
+        },
+      ), { numRuns: 150, seed: 99 });
+    }
   });
 
   it('XEdDSA verification of random inputs returns false, never throws', () => {

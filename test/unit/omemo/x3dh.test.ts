@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { bytesToHex } from '../../../lib/core/bytes.js';
 import { deterministicRandom } from '../../../lib/core/crypto/deterministic-random.js';
-import { MalformedMessageError, StateError, VerificationError } from '../../../lib/core/errors.js';
+import { MalformedMessageError, StateError, StorageError, VerificationError } from '../../../lib/core/errors.js';
 import type { RandomSource } from '../../../lib/core/random.js';
 import { X25519PrivateKey, X25519PublicKey } from '../../../omemo/crypto/curve25519.js';
-import { IdentityKeyPair } from '../../../omemo/crypto/identity-key.js';
+import { IdentityKeyPair, parseIdentityKeyPair, serializeIdentityKeyPair } from '../../../omemo/crypto/identity-key.js';
 import {
   OMEMO_03_X3DH_PROFILE, OMEMO_2_X3DH_PROFILE, parseCurve25519PublicKey, serializeCurve25519PublicKey, x3dhActive, x3dhPassive,
 } from '../../../omemo/x3dh.js';
@@ -139,5 +139,21 @@ describe('omemo/x3dh key serialization (0.3 wire form)', () => {
       expect(() => parseCurve25519PublicKey(bad)).to.throw(MalformedMessageError).with.property('code', 'omemo.bad-public-key');
     }
     expect(() => serializeCurve25519PublicKey(wire)).to.throw(RangeError);
+  });
+});
+
+describe('omemo/crypto/identity-key JSON', () => {
+  it('round-trips both kinds and rejects malformed input with StorageError', () => {
+    const random = deterministicRandom('identity-json');
+    for (const pair of [IdentityKeyPair.generate(random), IdentityKeyPair.fromX25519PrivateKey(random(32))]) {
+      const json = JSON.parse(JSON.stringify(serializeIdentityKeyPair(pair))) as unknown;
+      const restored = parseIdentityKeyPair(json);
+      expect(bytesToHex(restored.edwardsPublicKey)).to.equal(bytesToHex(pair.edwardsPublicKey));
+      expect(bytesToHex(restored.montgomeryPublicKey)).to.equal(bytesToHex(pair.montgomeryPublicKey));
+    }
+    const good = serializeIdentityKeyPair(IdentityKeyPair.generate(random));
+    for (const bad of [null, 1, {}, { ...good, version: 2 }, { ...good, kind: 'rsa' }, { ...good, secret: 'AAAA' }, { ...good, secret: `${good.secret.slice(0, 43)}!` }]) {
+      expect(() => parseIdentityKeyPair(bad)).to.throw(StorageError);
+    }
   });
 });
