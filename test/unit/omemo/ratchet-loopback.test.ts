@@ -190,6 +190,14 @@ for (const { profile, config } of PROFILES) {
         .to.throw(ProtocolError);
       const ok = decryptInitialMessage(config, { sharedSecret: passive.sharedSecret, ownSignedPreKey: spk, associatedData: passive.sessionAssociatedData }, first, random);
       expect(new TextDecoder().decode(ok.plaintext)).to.equal('x');
+      // An initial message claiming to be more than maxSkip into the chain is refused up front.
+      const small: DoubleRatchetConfig = { ...config, maxSkip: 3 };
+      let state = alice;
+      let late: RatchetMessage | undefined;
+      for (let i = 0; i < 5; i++) ({ state, message: late } = encryptMessage(small, state, utf8ToBytes(`late ${i}`)));
+      expect(late!.header.n).to.equal(4);
+      expect(() => decryptInitialMessage(small, { sharedSecret: passive.sharedSecret, ownSignedPreKey: spk, associatedData: passive.sessionAssociatedData }, late!, random))
+        .to.throw(StateError).with.property('code', 'omemo.ratchet-too-far-ahead');
     });
   });
 }
