@@ -42,6 +42,14 @@ export interface DiffieHellmanRatchetConfig {
   readonly rootInfo: string;
   /** Most message keys derived (and stored as skipped) for one message (section 3.2, MAX_SKIP). */
   readonly maxSkip: number;
+  /**
+   * libsignal (hence every 0.3 client built on it) sends pn = max(previous chain length - 1, 0),
+   * the index of its last message, not the count the Double Ratchet spec and python-doubleratchet
+   * use (libsignal itself ignores pn on receipt). When true, keys up to and including index pn
+   * are derived, so the last message of the old chain still decrypts when it arrives late; with
+   * a count-sending peer this stores one key that is never used (and later evicted).
+   */
+  readonly previousCounterIsLastIndex?: boolean;
 }
 
 /** A message key derived for a message not yet received (section 3.2, MKSKIPPED). */
@@ -138,6 +146,7 @@ export function checkRatchetHeader(header: RatchetHeader): void {
  * - VerificationError from X25519 for a small-order ratchet key.
  * If the previous receiving chain would need more than `maxSkip` keys (pn), those keys are not
  * derived (python-doubleratchet does the same): the session survives, those messages are lost.
+ * See {@link DiffieHellmanRatchetConfig.previousCounterIsLastIndex} for libsignal's pn.
  */
 export function nextDiffieHellmanDecryptionKey(
   config: DiffieHellmanRatchetConfig,
@@ -156,9 +165,10 @@ export function nextDiffieHellmanDecryptionKey(
   if (newRatchetKey) {
     let symmetric = next.symmetricKeyRatchet;
     const oldLength = symmetric.receivingChain?.length;
-    if (oldLength !== undefined && header.pn > oldLength && header.pn - oldLength <= config.maxSkip) {
+    const oldChainEnd = config.previousCounterIsLastIndex === true ? header.pn + 1 : header.pn;
+    if (oldLength !== undefined && oldChainEnd > oldLength && oldChainEnd - oldLength <= config.maxSkip) {
       const oldKey = next.otherRatchetKey.toHex();
-      for (let index = oldLength; index < header.pn; index++) {
+      for (let index = oldLength; index < oldChainEnd; index++) {
         const step = nextDecryptionKey(symmetric);
         skipped.push({ ratchetKey: oldKey, n: step.n, messageKey: step.messageKey });
         symmetric = step.state;

@@ -17,7 +17,7 @@ import {
   checkRatchetHeader, createActiveDiffieHellmanRatchet, createPassiveDiffieHellmanRatchet,
   nextDiffieHellmanDecryptionKey, nextDiffieHellmanEncryptionKey,
 } from './diffie-hellman-ratchet.js';
-import type { DiffieHellmanRatchetState, RatchetHeader, SkippedMessageKey } from './diffie-hellman-ratchet.js';
+import type { DiffieHellmanRatchetConfig, DiffieHellmanRatchetState, RatchetHeader, SkippedMessageKey } from './diffie-hellman-ratchet.js';
 
 /** Default MAX_SKIP and skipped-key store size (XEP-0384 section 4.3 recommends 1000 for both). */
 export const DEFAULT_MAX_SKIP = 1000;
@@ -46,6 +46,11 @@ export interface DoubleRatchetConfig {
   readonly maxSkip?: number;
   /** Skipped message keys kept per session, oldest evicted first (default 1000). */
   readonly maxSkippedMessageKeys?: number;
+  /**
+   * Read a received pn as libsignal writes it (index of the last message of the previous chain)
+   * rather than as a count; set it for OMEMO 0.3. See diffie-hellman-ratchet.ts. Default false.
+   */
+  readonly previousCounterIsLastIndex?: boolean;
 }
 
 /** State of one Double Ratchet session. Treat as opaque and immutable; persist with state-json.ts. */
@@ -61,6 +66,10 @@ export interface RatchetMessage {
   readonly header: RatchetHeader;
   /** Output of the AEAD: the wire bytes of the authenticated message. */
   readonly ciphertext: Uint8Array;
+}
+
+function dhConfig(config: DoubleRatchetConfig, maxSkip: number): DiffieHellmanRatchetConfig {
+  return { rootInfo: config.rootInfo, maxSkip, previousCounterIsLastIndex: config.previousCounterIsLastIndex === true };
 }
 
 function limits(config: DoubleRatchetConfig): { maxSkip: number; maxSkippedMessageKeys: number } {
@@ -89,7 +98,7 @@ export function initializeActiveSession(
 ): DoubleRatchetState {
   limits(config);
   return {
-    diffieHellmanRatchet: createActiveDiffieHellmanRatchet({ rootInfo: config.rootInfo, maxSkip: 0 }, params.sharedSecret, params.peerSignedPreKey, random),
+    diffieHellmanRatchet: createActiveDiffieHellmanRatchet(dhConfig(config, 0), params.sharedSecret, params.peerSignedPreKey, random),
     skippedMessageKeys: new Map(),
     associatedData: params.associatedData,
   };
@@ -111,7 +120,7 @@ export function decryptInitialMessage(
   if (message.header.n > maxSkip) throw new StateError('omemo.ratchet-too-far-ahead', 'Message is too far ahead in its chain');
   const state: DoubleRatchetState = {
     diffieHellmanRatchet: createPassiveDiffieHellmanRatchet(
-      { rootInfo: config.rootInfo, maxSkip }, params.sharedSecret, params.ownSignedPreKey, message.header.ratchetKey, random,
+      dhConfig(config, maxSkip), params.sharedSecret, params.ownSignedPreKey, message.header.ratchetKey, random,
     ),
     skippedMessageKeys: new Map(),
     associatedData: params.associatedData,
@@ -166,7 +175,7 @@ export function decryptMessage(
     skippedMessageKeys.delete(id);
     return { state: { ...state, skippedMessageKeys }, plaintext };
   }
-  const step = nextDiffieHellmanDecryptionKey({ rootInfo: config.rootInfo, maxSkip }, state.diffieHellmanRatchet, message.header, random);
+  const step = nextDiffieHellmanDecryptionKey(dhConfig(config, maxSkip), state.diffieHellmanRatchet, message.header, random);
   let plaintext: Uint8Array;
   try {
     plaintext = openWith(config, step.messageKey, message, state.associatedData.receiving);

@@ -49,7 +49,7 @@ export interface DoubleRatchetStateJson {
 export type StateMigration = (old: Record<string, unknown>) => Record<string, unknown>;
 
 /** Registered migrations. Version 1 is the first; add `1: (v1) => v2` here when v2 exists. */
-export const DOUBLE_RATCHET_STATE_MIGRATIONS: Readonly<Record<number, StateMigration>> = {};
+export const DOUBLE_RATCHET_STATE_MIGRATIONS: Readonly<Record<number, StateMigration>> = Object.freeze({});
 
 function chainToJson(chain: KdfChain): KdfChainJson {
   return { key: bytesToBase64(chain.key), length: chain.length };

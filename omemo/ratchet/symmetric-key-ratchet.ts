@@ -15,11 +15,11 @@ export interface SymmetricKeyRatchetState {
 }
 
 /** An empty ratchet: no chains yet, pn = 0. */
-export const EMPTY_SYMMETRIC_KEY_RATCHET: SymmetricKeyRatchetState = {
+export const EMPTY_SYMMETRIC_KEY_RATCHET: SymmetricKeyRatchetState = Object.freeze({
   sendingChain: undefined,
   receivingChain: undefined,
   previousSendingChainLength: 0,
-};
+});
 
 /** Which chain. */
 export type ChainDirection = 'sending' | 'receiving';

@@ -202,6 +202,38 @@ for (const { profile, config } of PROFILES) {
   });
 }
 
+describe('omemo/ratchet: libsignal-style pn (index of the last message, not a count)', () => {
+  // libsignal authenticates the header inside its MAC, like our AEADs; to imitate a libsignal
+  // sender we need an AEAD that does not bind pn, so the test can rewrite it.
+  const headerBlind: DoubleRatchetConfig['aead'] = {
+    encrypt: (key, _header, plaintext, ad) => cbcHmacAead('WhisperMessageKeys', 8).encrypt(key, { ratchetKey: X25519PublicKey.fromBytes(new Uint8Array(32).fill(9)), n: 0, pn: 0 }, plaintext, ad),
+    decrypt: (key, _header, message, ad) => cbcHmacAead('WhisperMessageKeys', 8).decrypt(key, { ratchetKey: X25519PublicKey.fromBytes(new Uint8Array(32).fill(9)), n: 0, pn: 0 }, message, ad),
+  };
+
+  for (const lastIndex of [true, false]) {
+    it(`previousCounterIsLastIndex=${lastIndex}: the old chain's last message arriving late ${lastIndex ? 'decrypts' : 'is lost'}`, () => {
+      const config: DoubleRatchetConfig = { rootInfo: 'WhisperRatchet', aead: headerBlind, previousCounterIsLastIndex: lastIndex };
+      const { alice, bob } = establish(OMEMO_03_X3DH_PROFILE, config, `pn-${lastIndex}`);
+      // Alice's chain so far: 'hello' (n=0); she sends n=1 and n=2, Bob gets n=1 only.
+      send(config, alice, 'm1');
+      const m2 = send(config, alice, 'm2');
+      expect(receive(config, bob, send(config, alice, 'dummy'))).to.equal('dummy'); // n=3 received, n=2 skipped
+      const lateLast = send(config, alice, 'm4 (last of chain)');
+      expect(receive(config, alice, send(config, bob, 'reply'))).to.equal('reply');
+      const next = send(config, alice, 'new chain');
+      expect(next.header.pn).to.equal(5); // we send the count, like python
+      const libsignalStyle: RatchetMessage = { header: { ...next.header, pn: next.header.pn - 1 }, ciphertext: next.ciphertext };
+      expect(receive(config, bob, libsignalStyle)).to.equal('new chain');
+      expect(receive(config, bob, m2)).to.equal('m2');
+      if (lastIndex) {
+        expect(receive(config, bob, lateLast)).to.equal('m4 (last of chain)');
+      } else {
+        expect(() => decryptMessage(config, bob.state, lateLast, bob.random)).to.throw(ProtocolError);
+      }
+    });
+  }
+});
+
 describe('omemo/ratchet/state-json', () => {
   const { config } = PROFILES[0];
 
