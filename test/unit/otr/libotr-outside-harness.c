@@ -16,7 +16,9 @@
 #include <libotr/userstate.h>
 #include <libotr/tlv.h>
 
+/* Hex to bytes (NUL-terminated); a missing argument or "-" is the empty string. */
 static unsigned char *unhex(const char *hex, size_t *len) {
+    if (hex == NULL || !strcmp(hex, "-")) hex = "";
     size_t n = strlen(hex) / 2;
     unsigned char *out = malloc(n + 1);
     for (size_t i = 0; i < n; i++) {
