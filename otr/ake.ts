@@ -528,17 +528,31 @@ function verifyAuthentication(
   try {
     const identity = decodeAkeSignedIdentity(x);
     if (identity.keyId === 0) throw new VerificationError('otr.ake.bad-key-id', 'the D-H keyid must be greater than 0');
-    if (!isValidDsaPublicKey(identity.publicKey)) {
+    if (!hostileSafe(() => isValidDsaPublicKey(identity.publicKey))) {
       throw new VerificationError('otr.ake.bad-public-key', 'the long-term public key is not a valid DSA key');
     }
     const macInput = encodeAkeMacInput(theirDhPublic, ourDhPublic, identity.publicKey, identity.keyId);
     const m = hmacSha256(m1, macInput);
-    const signatureOk = dsaVerify(identity.publicKey, m, identity.signature, group.engine);
+    const signatureOk = hostileSafe(() => dsaVerify(identity.publicKey, m, identity.signature, group.engine));
     wipe(m);
     if (!signatureOk) throw new VerificationError('otr.ake.bad-signature', 'the signature of the AKE does not verify');
     return { publicKey: identity.publicKey, keyId: identity.keyId };
   } finally {
     wipe(x);
+  }
+}
+
+/**
+ * Runs a check over values a peer chose (its DSA key and signature). The arithmetic below it
+ * throws RangeError for degenerate values (an even modulus, a non-invertible s); for a peer's
+ * values that is a failed check, not a caller bug, so it counts as `false`.
+ */
+function hostileSafe(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) return false;
+    throw error;
   }
 }
 

@@ -768,6 +768,11 @@ describe('otr/ake', function () {
           return copy;
         }],
         ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, y: 1n } })],
+        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, y: x.publicKey.p } })],
+        // Degenerate domain parameters a hostile peer may send: a typed rejection, never a throw.
+        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, p: x.publicKey.p + 1n } })],
+        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, g: 0n } })],
+        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, p: 0n } })],
       ];
       for (const [code, modify] of cases) {
         expectRejected(deliver(bob, alice, reveal, forgeReveal(bob, reveal, modify)), before, VerificationError, code);
