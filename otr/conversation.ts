@@ -54,6 +54,13 @@ export interface OtrSessionOptions {
   readonly now?: () => number;
 }
 
+/**
+ * Most remote instances (child sessions, fragment reassemblers) kept per peer. Instance tags
+ * come from the network, so without a bound a hostile peer could make us allocate a session
+ * per forged tag; libotr has no bound.
+ */
+export const MAX_REMOTE_INSTANCES = 64;
+
 /** A message waiting for encryption. */
 interface HeldMessage {
   readonly text: string;
@@ -285,6 +292,10 @@ export class OtrConversation {
     const key = fragment.version === 3 ? fragment.senderInstanceTag : 0;
     let reassembler = this.#reassemblers.get(key);
     if (reassembler === undefined) {
+      if (this.#reassemblers.size >= MAX_REMOTE_INSTANCES) {
+        const oldest = this.#reassemblers.keys().next().value;
+        if (oldest !== undefined) this.#reassemblers.delete(oldest);
+      }
       reassembler = new FragmentReassembler();
       this.#reassemblers.set(key, reassembler);
     }
@@ -311,11 +322,17 @@ export class OtrConversation {
     }
     const key = message.version === 3 ? message.senderInstanceTag : 0;
     if (message.type === OTR_MESSAGE_TYPE.data) {
-      const session = this.#session(key);
+      // An instance we have no session with cannot be encrypted: a throw-away session
+      // answers it (error reply) without keeping state for a tag the peer may have forged.
+      const session = this.#sessions.get(key) ?? new OtrSession(this.#context, key);
       const step = session.receiveData(message);
       this.#emit(out, step, message.version, session);
       if (step.show !== undefined) out.show = { text: step.show, encrypted: true };
       if (step.tlvs !== undefined) this.#receiveTlvs(session, step.tlvs, out);
+      return;
+    }
+    if (!this.#sessions.has(key) && this.#sessions.size >= MAX_REMOTE_INSTANCES && !this.#evictIdleSession()) {
+      out.events.push({ kind: 'ignored', reason: 'too-many-instances' });
       return;
     }
     const session = this.#session(key);
@@ -333,6 +350,17 @@ export class OtrConversation {
       session.securedSequence = ++this.#securedCounter;
       this.#flushHeld(session, message.version, out);
     }
+  }
+
+  /** Forgets the oldest session that is plaintext with no AKE in progress; false if none. */
+  #evictIdleSession(): boolean {
+    for (const [tag, session] of this.#sessions) {
+      if (session.messageState.kind === 'plaintext' && session.authState.kind === 'none') {
+        this.#sessions.delete(tag);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** TLVs the session did not handle itself: SMP (types 2..7). */
@@ -432,6 +460,7 @@ export class OtrConversation {
       const version = state.kind === 'encrypted' ? state.secure.version : 3;
       this.#emit(out, session.end(), version, session);
     }
+    this.#master.end();
     this.#receivedPlaintext = false;
     this.#whitespaceOffered = false;
     return out.result();

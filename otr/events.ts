@@ -26,7 +26,9 @@ export type IgnoredReason =
   /** An unreadable Data Message with IGNORE_UNREADABLE set. */
   | 'unreadable-flagged-ignore'
   /** A Query Message or tag offering no version we allow. */
-  | 'no-common-version';
+  | 'no-common-version'
+  /** A new remote instance while `MAX_REMOTE_INSTANCES` sessions are busy. */
+  | 'too-many-instances';
 
 /** One event. */
 export type OtrEvent =

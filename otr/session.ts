@@ -16,6 +16,7 @@ import type { ModpGroup } from '../lib/core/crypto/modp-group.js';
 import { ProtocolError } from '../lib/core/errors.js';
 import type { RandomSource } from '../lib/core/random.js';
 import { AUTH_STATE_NONE, initiateAke, receiveAkeMessage, type AkeMessageType, type AkeOutgoingMessage, type AkeParams, type AkeResult, type AuthState } from './ake.js';
+import { wipeAkeKeys } from './ake-keys.js';
 import { decryptDataMessage, encryptDataMessage } from './data-exchange.js';
 import { DATA_MESSAGE_FLAG, peekDataMessageFlags } from './data-message.js';
 import { encodeOtrMessage, type DecodedOtrMessage } from './encoded-message.js';
@@ -293,6 +294,11 @@ export class OtrSession {
       events.push({ kind: 'went-insecure', reason: 'we-ended', instanceTag: this.theirInstanceTag });
     }
     this.#messageState = { kind: 'plaintext' };
+    // libotr's otrl_context_force_plaintext also abandons any AKE in progress.
+    const auth = this.#authState;
+    if (auth.kind === 'awaiting-dh-key') wipe(auth.r);
+    else if (auth.kind === 'awaiting-signature') wipeAkeKeys(auth.keys);
+    this.#authState = AUTH_STATE_NONE;
     return { toSend, events };
   }
 }
