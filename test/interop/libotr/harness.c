@@ -52,7 +52,7 @@
  *   fingerprint {} -> {fingerprint, fingerprint_human}
  *   quit {} -> {} and exit
  *
- * MODE 2: benchmark.  `libotr-harness --bench KEYDIR POLICY AKE_RUNS N_ALT N_ONEWAY N_BIG SMP_RUNS`
+ * MODE 2: benchmark.  `libotr-harness --bench KEYDIR POLICY AKE_RUNS N_ALT N_ONEWAY N_BIG SMP_RUNS [TRIALS=5]`
  * runs two accounts (alice, bob) in-process, wired by an in-memory queue, times its own loops
  * (so no IPC is measured) and prints one JSON object of medians:
  *   {"ake_ms", "alt100_msgs_per_s", "oneway100_msgs_per_s", "oneway10k_msgs_per_s", "smp_ms"}
@@ -715,7 +715,7 @@ static double bench_smp(Account *a, Account *b) {
 }
 
 static int bench_main(int argc, char **argv) {
-    if (argc < 9) { fprintf(stderr, "usage: %s --bench KEYDIR POLICY AKE_RUNS N_ALT N_ONEWAY N_BIG SMP_RUNS\n", argv[0]); return 2; }
+    if (argc < 9) { fprintf(stderr, "usage: %s --bench KEYDIR POLICY AKE_RUNS N_ALT N_ONEWAY N_BIG SMP_RUNS [TRIALS]\n", argv[0]); return 2; }
     const char *dir = argv[2];
     OtrlPolicy pol;
     if (parse_policy(argv[3], &pol)) die("bad policy");
@@ -742,7 +742,8 @@ static int bench_main(int argc, char **argv) {
     bench_ake(&alice, &bob); /* warm-up */
     for (int i = 0; i < ake_runs; i++) v[i] = bench_ake(&alice, &bob);
     double ake_ms = median(v, ake_runs) * 1e3;
-    int trials = 5;
+    int trials = argc > 9 ? atoi(argv[9]) : 5;
+    if (trials < 1) die("trials must be >= 1");
     double alt = bench_data(&alice, &bob, 100, 1, n_alt, trials);
     double one = bench_data(&alice, &bob, 100, 0, n_one, trials);
     double big = bench_data(&alice, &bob, 10240, 0, n_big, trials);

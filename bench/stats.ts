@@ -1,0 +1,47 @@
+/** Small statistics and timing helpers for the benchmark runner. */
+import { performance } from 'node:perf_hooks';
+
+/** Median of a non-empty list (mean of the two middle values for even lengths). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of an empty list');
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+/** Monotonic milliseconds. */
+export function nowMs(): number {
+  return performance.now();
+}
+
+/** A 'a'..'z' repeating ASCII payload of `size` bytes (the same payload every side sends). */
+export function payload(size: number): string {
+  let s = '';
+  for (let i = 0; i < size; i++) s += String.fromCharCode(97 + (i % 26));
+  return s;
+}
+
+/** Medians measured for one implementation, in the runner's units. */
+export interface ImplementationResults {
+  /** AKE: query message -> both sides ENCRYPTED, milliseconds. */
+  readonly akeMs: number;
+  /** 100-byte messages, direction alternating every message, messages per second. */
+  readonly alternating100: number;
+  /** 100-byte one-way burst, messages per second. */
+  readonly oneway100: number;
+  /** 10 KiB one-way burst, messages per second. */
+  readonly oneway10k: number;
+  /** SMP: initiate -> both sides report success, milliseconds. */
+  readonly smpMs: number | undefined;
+}
+
+/** Repetition counts (the same for every implementation unless noted). */
+export interface BenchCounts {
+  readonly akeRuns: number;
+  readonly alternating: number;
+  readonly oneway100: number;
+  readonly oneway10k: number;
+  readonly smpRuns: number;
+  /** Timed trials of each data loop (the median trial is reported). */
+  readonly trials: number;
+}
