@@ -111,10 +111,12 @@ export function encodeMessageWithTlvs(message: Uint8Array, tlvs: readonly Tlv[])
 
 /**
  * Splits a received data message's plaintext into the message (the bytes before the first
- * NUL, or everything when there is none) and the TLVs after that NUL.
+ * NUL, or everything when there is none) and the TLVs after that NUL, as libotr's
+ * `otrl_proto_accept_data` does. (libotr 4.1.1 itself always sends the NUL, even without
+ * TLVs; `encodeMessageWithTlvs` omits it then, which the spec and libotr both accept.)
  *
- * Deliberately lenient, like libotr 4.1.1 (`otrl_tlv_parse`, verified against the installed
- * library in test/unit/otr/tlv.test.ts): parsing stops at the first TLV that does not fit
+ * Deliberately lenient, like libotr 4.1.1's `otrl_tlv_parse` (compared with the installed
+ * library in test/unit/otr/libotr-outside.test.ts): parsing stops at the first TLV that does not fit
  * (fewer than 4 bytes left, or a length field larger than what is left), keeps the records
  * before it, and drops the rest. A peer whose TLVs libotr accepts is therefore accepted here;
  * `ignoredTrailingBytes` tells how many bytes were dropped, so a caller can log it. Never
