@@ -35,8 +35,14 @@ export interface EmptyPayload03 {
   readonly iv: Uint8Array;
 }
 
-/** Encrypts `plaintext` (the message body bytes) under a fresh random key and IV. */
+/**
+ * Encrypts `plaintext` (the message body bytes) under a fresh random key and IV. RangeError for
+ * an empty plaintext: its GCM ciphertext is empty, and a message without `<payload>` is a key
+ * transport message to every 0.3 client (python-oldmemo's `ContentImpl.empty`); use
+ * {@link emptyPayload03} for that.
+ */
 export function encryptPayload03(plaintext: Uint8Array, random: RandomSource): EncryptedPayload03 {
+  if (plaintext.length === 0) throw new RangeError('encryptPayload03: empty plaintext (use emptyPayload03)');
   const key = random(PAYLOAD_KEY_LENGTH);
   const iv = random(PAYLOAD_IV_LENGTH);
   const { ciphertext, tag } = aesGcmEncrypt(key, iv, plaintext);

@@ -28,6 +28,9 @@ Modes
         {"op":"dump_bundle","ns":NS,"xml":X}            -> fields of a <bundle> as python parses them
         {"op":"parse_devicelist","ns":NS,"xml":X}       -> {"devices": {id: label}} via python's etree parser
         {"op":"validate_message","ns":NS,"xml":X}       -> python's XML-schema validation of an <encrypted>
+        {"op":"payload_encrypt","ns":NS,"plaintext":B64} -> the backend's own payload encryption:
+             {"key_material": key||tag (b64), "iv": b64|null (0.3 only), "payload": b64}
+        {"op":"payload_decrypt","ns":NS,"key_material":B64,"iv":B64|null,"payload":B64} -> {"plaintext": b64}
         {"op":"pb_encode","ns":NS,"type":T,"fields":F}  -> python-protobuf SerializeToString (b64) of the
              message type T with fields F (bytes given as b64)
       Every response also carries
@@ -195,6 +198,7 @@ async def create_peer(net: FakeNet, jid: str, state: Optional[str] = None) -> om
         undecided_trust_level_name="blind",
     )
     await sm.after_history_sync()   # create() leaves the manager in history-sync mode
+    sm.peer_backends = {b.namespace: b for b in backends}  # for the payload ops
     # create() only publishes on first run; with a fresh FakeNet (e.g. --state reload) publish again.
     device_id = (await sm.get_own_device_information())[0].device_id
     for backend in backends:
@@ -464,6 +468,19 @@ async def serve(jid: str, state: Optional[str]) -> int:
                 elt = ET.fromstring(req["xml"])
                 (oldmemo.etree if req["ns"] == NS_OLD else twomemo.etree).MESSAGE_SCHEMA.validate(elt)
                 res = {"ok": True}
+            elif op == "payload_encrypt":
+                content, pkm = await sm.peer_backends[req["ns"]].encrypt_plaintext(base64.b64decode(req["plaintext"]))
+                res = {"ok": True, "key_material": b64(pkm.key + pkm.auth_tag), "payload": b64(content.ciphertext),
+                       "iv": b64(content.initialization_vector) if req["ns"] == NS_OLD else None}
+            elif op == "payload_decrypt":
+                km = base64.b64decode(req["key_material"])
+                mod = oldmemo.oldmemo if req["ns"] == NS_OLD else twomemo.twomemo
+                klen = mod.PlainKeyMaterialImpl.KEY_LENGTH
+                pkm = mod.PlainKeyMaterialImpl(km[:klen], km[klen:])
+                content = (mod.ContentImpl(base64.b64decode(req["payload"]), base64.b64decode(req["iv"]))
+                           if req["ns"] == NS_OLD else mod.ContentImpl(base64.b64decode(req["payload"])))
+                pt = await sm.peer_backends[req["ns"]].decrypt_plaintext(content, pkm)
+                res = {"ok": True, "plaintext": b64(pt)}
             elif op == "pb_encode":
                 res = {"ok": True, "b64": pb_encode(req["ns"], req["type"], req["fields"])}
             elif op == "quit":

@@ -212,6 +212,17 @@ export class PythonOmemoPeer {
     return (await this.call<PeerResponseBase & { b64: string }>({ op: 'pb_encode', ns, type, fields })).b64;
   }
 
+  /** The backend's own payload encryption (oldmemo: AES-128-GCM; twomemo: HKDF + AES-CBC + HMAC). */
+  payloadEncrypt(ns: OmemoNamespace, plaintextB64: string): Promise<PeerResponseBase & { key_material: string; iv: string | null; payload: string }> {
+    return this.call({ op: 'payload_encrypt', ns, plaintext: plaintextB64 });
+  }
+
+  /** The backend's own payload decryption (throws PythonPeerError when it rejects the input). */
+  async payloadDecrypt(ns: OmemoNamespace, keyMaterialB64: string, ivB64: string | null, payloadB64: string): Promise<string> {
+    const r = await this.call<PeerResponseBase & { plaintext: string }>({ op: 'payload_decrypt', ns, key_material: keyMaterialB64, iv: ivB64, payload: payloadB64 });
+    return r.plaintext;
+  }
+
   /** Last stderr output of the peer (for failure messages). */
   get stderr(): string {
     return this.#stderr;
