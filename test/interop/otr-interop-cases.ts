@@ -123,7 +123,8 @@ export function defineOtrInteropCases(x: EndpointFactory, y: EndpointFactory, op
           const nx = sentX.length < options.messagesPerDirection ? 1 + Math.floor(rnd() * options.maxBurst) : 0;
           const ny = sentY.length < options.messagesPerDirection ? Math.floor(rnd() * (options.maxBurst + 1)) : 0;
           for (let i = 0; i < nx; i++) {
-            const text = `x${sentX.length} ${'é✓'.repeat(sentX.length % 7)} ${'p'.repeat(sentX.length % 50)}`;
+            const extra = sentX.length % 10 === 0 ? ' two\nlines 🔐 "quoted" \\ <b>&amp;</b>' : '';
+            const text = `x${sentX.length} ${'é✓'.repeat(sentX.length % 7)} ${'p'.repeat(sentX.length % 50)}${extra}`;
             sentX.push(text);
             wireX.push(...(await ax.send(text)));
           }
