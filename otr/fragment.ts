@@ -210,6 +210,16 @@ export const DEFAULT_MAX_BUFFERED_LENGTH = 1024 * 1024;
 export const DEFAULT_MAX_PIECES = 10_000;
 
 /**
+ * A copy of `text` that shares no memory with the string it was cut from. V8 represents a
+ * substring as a view of its parent, so a stored piece would otherwise keep the whole
+ * received message alive and `maxBufferedLength` would not bound memory. UTF-16LE round
+ * trips every string exactly (lone surrogates included).
+ */
+function detach(text: string): string {
+  return Buffer.from(text, 'utf16le').toString('utf16le');
+}
+
+/**
  * Reassembles the fragments of one correspondent instance (OTR v3 spec, "Receiving
  * Fragments"), keeping at most one partial message. Use one reassembler per (peer, sender
  * instance tag), as libotr keeps one per context; route v3 fragments with
@@ -276,7 +286,8 @@ export class FragmentReassembler {
 
   /** Accepts one received fragment. Never throws. */
   accept(fragment: ParsedFragment): FragmentResult {
-    const { k, n, piece } = fragment;
+    const { k, n } = fragment;
+    const piece = fragment.piece;
     if (!(Number.isInteger(k) && Number.isInteger(n)) || k < 1 || n < 1 || k > n) return { kind: 'discarded', reason: 'illegal' };
     if (k === 1) {
       this.reset();
@@ -295,7 +306,7 @@ export class FragmentReassembler {
       this.reset();
       return { kind: 'discarded', reason: 'out-of-order' };
     }
-    this.#pieces.push(piece);
+    this.#pieces.push(detach(piece));
     this.#bufferedLength += piece.length;
     this.#k = k;
     if (this.#k < this.#n) return { kind: 'incomplete' };
