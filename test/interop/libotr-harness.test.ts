@@ -3,6 +3,10 @@
  * contexts, fragmentation, TLV 8, SMP) before it is trusted as a reference peer for our engine.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LIBOTR_PEER, probeLibotr, requirePeer } from './peer-availability.js';
 import { LibotrPeer, buildHarness, libotrFactory } from './libotr/libotr-peer.js';
 import { defineOtrInteropCases } from './otr-interop-cases.js';
@@ -48,6 +52,20 @@ describe('interop: libotr harness (libotr vs libotr)', function () {
       } finally {
         await a.close();
         await b.close();
+      }
+    });
+
+    it('--bench mode runs two in-process accounts through AKE, data and SMP and prints JSON', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'libotr-bench-test-'));
+      try {
+        const out = execFileSync(buildHarness(), ['--bench', dir, 'v3', '2', '20', '20', '5', '1', '1'], { encoding: 'utf8' });
+        const r = JSON.parse(out) as Record<string, unknown>;
+        expect(r['libotr']).to.equal('4.1.1');
+        for (const k of ['ake_ms', 'alt100_msgs_per_s', 'oneway100_msgs_per_s', 'oneway10k_msgs_per_s', 'smp_ms']) {
+          expect(r[k], k).to.be.a('number').and.greaterThan(0);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });
