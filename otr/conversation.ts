@@ -328,7 +328,6 @@ export class OtrConversation {
       const step = session.receiveData(message);
       this.#emit(out, step, message.version, session);
       if (step.show !== undefined) out.show = { text: step.show, encrypted: true };
-      if (step.tlvs !== undefined) this.#receiveTlvs(session, step.tlvs, out);
       return;
     }
     if (!this.#sessions.has(key) && this.#sessions.size >= MAX_REMOTE_INSTANCES && !this.#evictIdleSession()) {
@@ -361,13 +360,6 @@ export class OtrConversation {
       }
     }
     return false;
-  }
-
-  /** TLVs the session did not handle itself: SMP (types 2..7). */
-  #receiveTlvs(_session: OtrSession, tlvs: readonly Tlv[], out: ResultBuilder): void {
-    for (const tlv of tlvs) {
-      if (tlv.type >= TLV_TYPE.smp1 && tlv.type <= TLV_TYPE.smp1WithQuestion) out.events.push({ kind: 'smp', event: { kind: 'unsupported-tlv', type: tlv.type } });
-    }
   }
 
   /** Encrypts and sends what REQUIRE_ENCRYPTION held, in order, once `session` is encrypted. */
@@ -464,6 +456,49 @@ export class OtrConversation {
     this.#receivedPlaintext = false;
     this.#whitespaceOffered = false;
     return out.result();
+  }
+
+  /** The encrypted session to run SMP in: the best one (OTRL_INSTAG_BEST). */
+  #smpSession(preferAwaitingSecret: boolean): OtrSession {
+    if (preferAwaitingSecret) {
+      for (const session of this.#sessions.values()) {
+        if (session.messageState.kind === 'encrypted' && session.smpState.kind === 'awaiting-secret') return session;
+      }
+    }
+    const best = this.#best();
+    if (best === undefined || best.messageState.kind !== 'encrypted') throw new StateError('otr.not-encrypted', 'no encrypted session');
+    return best;
+  }
+
+  #smpResult(session: OtrSession, step: SessionStep): OtrResult {
+    const out = new ResultBuilder();
+    const state = session.messageState;
+    this.#emit(out, step, state.kind === 'encrypted' ? state.secure.version : 3, session);
+    return out.result();
+  }
+
+  /**
+   * Starts the Socialist Millionaires' Protocol in the best encrypted session with `secret`
+   * (and a question, TLV 7). Throws StateError `otr.not-encrypted` when nothing is encrypted.
+   */
+  startSmp(secret: string, question?: string): OtrResult {
+    const session = this.#smpSession(false);
+    return this.#smpResult(session, session.startSmp(secret, question));
+  }
+
+  /**
+   * Answers the peer's SMP request (after an `smp` event `question` or `secret-needed`).
+   * Throws StateError `otr.not-encrypted` or `smp.not-awaiting-secret`.
+   */
+  respondSmp(secret: string): OtrResult {
+    const session = this.#smpSession(true);
+    return this.#smpResult(session, session.respondSmp(secret));
+  }
+
+  /** Aborts the SMP run (TLV 6). Throws StateError `otr.not-encrypted` when nothing is encrypted. */
+  abortSmp(): OtrResult {
+    const session = this.#smpSession(false);
+    return this.#smpResult(session, session.abortSmp());
   }
 
   /**

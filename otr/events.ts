@@ -4,6 +4,7 @@
  * Events never carry secrets other than the extra symmetric key the application asked for.
  */
 import type { ProtocolError } from '../lib/core/errors.js';
+import type { SmpEvent } from '../smp/index.js';
 import type { OtrVersion } from './message-types.js';
 
 /** Why an encrypted session ended. */
@@ -63,8 +64,8 @@ export type OtrEvent =
       readonly useData: Uint8Array;
       readonly fromPeer: boolean;
     }
-  /** An SMP event from `smp/`. */
-  | { readonly kind: 'smp'; readonly event: unknown }
+  /** An SMP event from `smp/` (question, secret-needed, progress, succeeded, failed, aborted, cheated). */
+  | { readonly kind: 'smp'; readonly event: SmpEvent }
   /** Messages are held until the session is encrypted (REQUIRE_ENCRYPTION); `count` are waiting. */
   | { readonly kind: 'held-until-encrypted'; readonly count: number }
   /** Held messages were encrypted and sent. */

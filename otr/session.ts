@@ -13,7 +13,7 @@
 import { bytesToUtf8, utf8ToBytes, wipe } from '../lib/core/bytes.js';
 import type { DsaPrivateKey, DsaPublicKey } from '../lib/core/crypto/dsa.js';
 import type { ModpGroup } from '../lib/core/crypto/modp-group.js';
-import { ProtocolError } from '../lib/core/errors.js';
+import { ProtocolError, StateError } from '../lib/core/errors.js';
 import type { RandomSource } from '../lib/core/random.js';
 import { AUTH_STATE_NONE, initiateAke, receiveAkeMessage, type AkeMessageType, type AkeOutgoingMessage, type AkeParams, type AkeResult, type AuthState } from './ake.js';
 import { wipeAkeKeys } from './ake-keys.js';
@@ -25,6 +25,7 @@ import type { OtrEvent } from './events.js';
 import { DataKeyManager } from './key-management.js';
 import { OTR_MESSAGE_TYPE, type OtrVersion } from './message-types.js';
 import { otrFingerprint } from './public-key.js';
+import { abortSmp, initialSmpState, isSmpTlv, receiveSmpTlv, respondSmp, startSmp, type SmpContext, type SmpState, type SmpStep } from '../smp/index.js';
 import { decodeMessageWithTlvs, encodeMessageWithTlvs, TLV_TYPE, type Tlv } from './tlv.js';
 
 /** The keyid of our D-H key in the AKE (libotr always uses 1). */
@@ -69,7 +70,7 @@ export interface SessionStep {
   readonly show?: string;
   /** Set when the AKE completed with this message. */
   readonly secured?: boolean;
-  /** TLVs received in a Data Message, other than those the session handled (1, 8). */
+  /** Received TLVs of types the session does not know (the spec says to ignore them). */
   readonly tlvs?: readonly Tlv[];
 }
 
@@ -84,6 +85,9 @@ export class OtrSession {
   #lastSent = Number.NEGATIVE_INFINITY;
   /** Order in which sessions became secure, so the conversation can pick the most recent. */
   securedSequence = 0;
+  /** The SMP state of the current encrypted session (reset whenever the keys change). */
+  #smpState: SmpState = initialSmpState();
+  #ourFingerprint: Uint8Array | undefined;
 
   constructor(context: OtrSessionContext, theirInstanceTag: number) {
     this.#context = context;
@@ -98,6 +102,11 @@ export class OtrSession {
   /** The current authentication state. */
   get authState(): AuthState {
     return this.#authState;
+  }
+
+  /** The SMP state. */
+  get smpState(): SmpState {
+    return this.#smpState;
   }
 
   /** Adopts an AKE started elsewhere (libotr copies the master's AKE to a child on a D-H Key). */
@@ -167,6 +176,8 @@ export class OtrSession {
     wipe(...pendingReveal);
     if (previous.kind === 'encrypted') previous.secure.keys.wipe();
     const theirFingerprint = otrFingerprint(result.theirLongTermKey);
+    // A new ssid: an SMP run of the replaced session cannot continue.
+    this.#smpState = initialSmpState();
     this.#messageState = {
       kind: 'encrypted',
       secure: {
@@ -228,21 +239,28 @@ export class OtrSession {
     const others: Tlv[] = [];
     let disconnected = false;
     for (const tlv of tlvs) {
-      if (tlv.type === TLV_TYPE.disconnected) disconnected = true;
+      if (isSmpTlv(tlv)) {
+        const step = receiveSmpTlv(this.#smpContext(state.secure), this.#smpState, tlv);
+        this.#smpState = step.state;
+        toSend.push(...this.#sendSmpTlvs(step));
+        events.push(...step.events.map((event): OtrEvent => ({ kind: 'smp', event })));
+      } else if (tlv.type === TLV_TYPE.disconnected) disconnected = true;
       else if (tlv.type === TLV_TYPE.extraSymmetricKey && tlv.value.length >= 4) {
         const use = new DataView(tlv.value.buffer, tlv.value.byteOffset, 4).getUint32(0);
         events.push({ kind: 'extra-symmetric-key', key: decrypted.extraSymmetricKey.slice(), use, useData: tlv.value.slice(4), fromPeer: true });
       } else if (tlv.type !== TLV_TYPE.padding) others.push(tlv);
     }
     wipe(decrypted.extraSymmetricKey);
-    if (text.length === 0) events.push({ kind: 'heartbeat-received' });
-    else if (!disconnected && this.#context.now() - this.#lastSent >= HEARTBEAT_INTERVAL_MS) {
+    if (text.length === 0 && tlvs.every((t) => t.type === TLV_TYPE.padding)) events.push({ kind: 'heartbeat-received' });
+    // Only a shown message earns a heartbeat in reply: one answering a heartbeat would never stop.
+    if (text.length > 0 && !disconnected && this.#context.now() - this.#lastSent >= HEARTBEAT_INTERVAL_MS) {
       // libotr: "If we didn't send a message in the last HEARTBEAT_INTERVAL seconds, send a heartbeat."
       toSend.push(this.encrypt('', [], DATA_MESSAGE_FLAG.ignoreUnreadable));
       events.push({ kind: 'heartbeat-sent' });
     }
     if (disconnected) {
       state.secure.keys.wipe();
+      this.#smpState = initialSmpState();
       this.#messageState = { kind: 'finished', version: state.secure.version, theirFingerprint: state.secure.theirFingerprint, ssid: state.secure.ssid };
       events.push({ kind: 'went-insecure', reason: 'peer-ended', instanceTag: this.theirInstanceTag });
     }
@@ -279,6 +297,47 @@ export class OtrSession {
     return out;
   }
 
+  #smpContext(secure: SecureSession): SmpContext {
+    const key = this.#context.ourPrivateKey;
+    this.#ourFingerprint ??= otrFingerprint({ p: key.p, q: key.q, g: key.g, y: key.y });
+    return {
+      info: { ourFingerprint: this.#ourFingerprint, theirFingerprint: secure.theirFingerprint, ssid: secure.ssid },
+      random: this.#context.random,
+      group: this.#context.group,
+    };
+  }
+
+  /**
+   * Sends SMP TLVs as libotr does: each in a Data Message with an empty human-readable part,
+   * flagged IGNORE_UNREADABLE (otrl_message_initiate_smp / respond_smp).
+   */
+  #sendSmpTlvs(step: SmpStep): string[] {
+    return step.toSend.map((tlv) => this.encrypt('', [tlv], DATA_MESSAGE_FLAG.ignoreUnreadable));
+  }
+
+  #smp(run: (ctx: SmpContext, state: SmpState) => SmpStep): SessionStep {
+    const state = this.#messageState;
+    if (state.kind !== 'encrypted') throw new StateError('otr.not-encrypted', 'SMP needs an encrypted session');
+    const step = run(this.#smpContext(state.secure), this.#smpState);
+    this.#smpState = step.state;
+    return { toSend: this.#sendSmpTlvs(step), events: step.events.map((event): OtrEvent => ({ kind: 'smp', event })) };
+  }
+
+  /** Starts SMP with `secret` (and a question: TLV 7). Throws StateError `otr.not-encrypted` unless encrypted. */
+  startSmp(secret: string | Uint8Array, question?: string): SessionStep {
+    return this.#smp((ctx, state) => startSmp(ctx, state, secret, question));
+  }
+
+  /** Answers the peer's SMP message 1. Throws StateError (`otr.not-encrypted`, `smp.not-awaiting-secret`). */
+  respondSmp(secret: string | Uint8Array): SessionStep {
+    return this.#smp((ctx, state) => respondSmp(ctx, state, secret));
+  }
+
+  /** Aborts SMP (sends TLV 6). Throws StateError `otr.not-encrypted` unless encrypted. */
+  abortSmp(): SessionStep {
+    return this.#smp((ctx, state) => abortSmp(ctx, state));
+  }
+
   /**
    * Ends the session (spec, "User requests to end an OTR conversation"): if encrypted, a
    * Data Message with an empty message and TLV 1 (flagged IGNORE_UNREADABLE, as libotr's
@@ -288,6 +347,7 @@ export class OtrSession {
     const state = this.#messageState;
     const toSend: string[] = [];
     const events: OtrEvent[] = [];
+    this.#smpState = initialSmpState();
     if (state.kind === 'encrypted') {
       toSend.push(this.encrypt('', [{ type: TLV_TYPE.disconnected, value: new Uint8Array(0) }], DATA_MESSAGE_FLAG.ignoreUnreadable));
       state.secure.keys.wipe();

@@ -115,13 +115,14 @@ describe('otr/conversation loopback', function () {
     expect(b.shown.map((s) => s.text)).to.deep.equal(expectedB);
     expect(a.shown.map((s) => s.text)).to.deep.equal(expectedA);
     expect(a.shown.every((s) => s.encrypted)).to.equal(true);
-    // Key ids advance and revealed MAC keys were really used: the revealed key must verify
-    // the MAC of an earlier message of the other direction.
+    // Key ids advance and revealed MAC keys were really used: each revealed key must verify
+    // the MAC of an earlier message. Forgotten pairings are near the current keyids, so one
+    // message per (direction, sender keyid, recipient keyid) nearby is enough to try.
     let maxKeyId = 0;
     let revealedCount = 0;
     const { hmacSha1 } = hashes;
-    const seen: { input: Uint8Array; mac: string }[] = [];
-    for (const { text } of wire.log.slice(start)) {
+    const byPairing = new Map<string, { input: Uint8Array; mac: string }>();
+    for (const { from, text } of wire.log.slice(start)) {
       const decoded = decodeOtrMessage(text);
       expect(decoded.type).to.equal(OTR_MESSAGE_TYPE.data);
       const msg = decodeDataMessage(decoded.body);
@@ -129,12 +130,21 @@ describe('otr/conversation loopback', function () {
       for (let k = 0; k < msg.oldMacKeys.length; k += 20) {
         const key = msg.oldMacKeys.slice(k, k + 20);
         revealedCount++;
-        const match = seen.some((s) => bytesToHex(hmacSha1(key, s.input)) === s.mac);
+        let match = false;
+        for (const dir of ['a', 'b']) {
+          for (let ds = -3; ds <= 1 && !match; ds++) {
+            for (let dr = -3; dr <= 1 && !match; dr++) {
+              const [s1, r1] = dir === from ? [msg.senderKeyId + ds, msg.recipientKeyId + dr] : [msg.recipientKeyId + ds, msg.senderKeyId + dr];
+              const candidate = byPairing.get(`${dir}:${s1}:${r1}`);
+              if (candidate !== undefined && bytesToHex(hmacSha1(key, candidate.input)) === candidate.mac) match = true;
+            }
+          }
+        }
         expect(match, 'revealed MAC key verifies an earlier message').to.equal(true);
       }
-      const headerLen = 11;
       const raw = Buffer.from(text.slice(5, -1), 'base64');
-      seen.push({ input: new Uint8Array(raw.subarray(0, headerLen + msg.authenticatedBody.length)), mac: bytesToHex(msg.mac) });
+      const id = `${from}:${msg.senderKeyId}:${msg.recipientKeyId}`;
+      if (!byPairing.has(id)) byPairing.set(id, { input: new Uint8Array(raw.subarray(0, 11 + msg.authenticatedBody.length)), mac: bytesToHex(msg.mac) });
     }
     expect(maxKeyId).to.be.greaterThan(50);
     expect(revealedCount).to.be.greaterThan(50);
@@ -329,3 +339,59 @@ describe('otr/conversation loopback', function () {
 
 import * as hashes from '../../../lib/core/crypto/hash.js';
 import * as helpers from './conversation-helpers.js';
+
+describe('otr/conversation SMP', function () {
+  this.timeout(120_000);
+  let keyA: DsaPrivateKey;
+  let keyB: DsaPrivateKey;
+  before(async () => {
+    [keyA, keyB] = (await testKeys()) as [DsaPrivateKey, DsaPrivateKey];
+  });
+
+  function securePair(): { a: Party; b: Party; wire: helpers.Wire; pump: () => void } {
+    const a = makeParty('a', keyA, TAG_A);
+    const b = makeParty('b', keyB, TAG_B);
+    const { wire, pump } = twoParty(a, b);
+    wire.take(a, b, a.conversation.startAke());
+    pump();
+    return { a, b, wire, pump };
+  }
+  const smpKinds = (p: Party): string[] => eventsOf(p, 'smp').map((e) => e.event.kind);
+
+  it('same secret with a question: both sides succeed; SMP rides in empty IGNORE_UNREADABLE data messages', () => {
+    const { a, b, wire, pump } = securePair();
+    const start = wire.log.length;
+    wire.take(a, b, a.conversation.startSmp('shared secret', 'What is our secret?'));
+    pump();
+    expect(eventsOf(b, 'smp').some((e) => e.event.kind === 'question' && e.event.question === 'What is our secret?')).to.equal(true);
+    wire.take(b, a, b.conversation.respondSmp('shared secret'));
+    pump();
+    expect(smpKinds(a)).to.include('succeeded');
+    expect(smpKinds(b)).to.include('succeeded');
+    for (const { text } of wire.log.slice(start)) {
+      const decoded = decodeOtrMessage(text);
+      expect(decoded.type).to.equal(OTR_MESSAGE_TYPE.data);
+      expect(decodeDataMessage(decoded.body).flags).to.equal(1);
+    }
+    expect(a.shown).to.have.length(0);
+    expect(b.shown).to.have.length(0);
+    expect(eventsOf(a, 'heartbeat-received')).to.have.length(0);
+  });
+
+  it('different secrets: both sides see failed; abort resets; not encrypted -> StateError', () => {
+    const { a, b, wire, pump } = securePair();
+    wire.take(a, b, a.conversation.startSmp('one'));
+    pump();
+    expect(smpKinds(b)).to.include('secret-needed');
+    wire.take(b, a, b.conversation.respondSmp('two'));
+    pump();
+    expect(smpKinds(a)).to.include('failed');
+    expect(smpKinds(b)).to.include('failed');
+    wire.take(a, b, a.conversation.startSmp('again'));
+    wire.take(a, b, a.conversation.abortSmp());
+    pump();
+    expect(eventsOf(b, 'smp').some((e) => e.event.kind === 'aborted' && e.event.by === 'peer')).to.equal(true);
+    const lonely = makeParty('c', keyA, TAG_A);
+    expect(() => lonely.conversation.startSmp('x')).to.throw(Error).with.property('code', 'otr.not-encrypted');
+  });
+});
