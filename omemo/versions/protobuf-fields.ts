@@ -6,8 +6,10 @@
  * Decoding is hand-written instead of BinaryReader because BinaryReader is lenient in ways a
  * hostile-input parser must not be: it accepts 10-byte varints for uint32 and silently
  * truncates them, accepts over-long (non-minimal) varints and unknown fields. Everything here
- * is rejected with a MalformedMessageError instead, so a decoded message re-encodes to the
- * identical bytes (the MAC is computed over the received bytes anyway).
+ * is rejected with a MalformedMessageError instead. Fields must also come in ascending
+ * field-number order, which every protobuf serializer (python, Java/libsignal, C++) produces;
+ * so a message that decodes re-encodes to the identical bytes (the MAC is computed over the
+ * received bytes anyway, but nothing ambiguous ever reaches the layers above).
  */
 import { MalformedMessageError } from '../../lib/core/errors.js';
 
@@ -48,12 +50,13 @@ function readVarint32(bytes: Uint8Array, pos: number): [number, number] {
 
 /**
  * Parses `bytes` as a protobuf message whose fields are all described by `schema`. Unknown
- * field numbers, wrong wire types, repeated fields, truncation and bad varints throw
+ * field numbers, wrong wire types, repeated or out-of-order fields, truncation and bad varints throw
  * MalformedMessageError (`omemo.protobuf.*`). Required-field and length checks are the caller's.
  */
 export function decodeFields(bytes: Uint8Array, schema: FieldSchema): DecodedFields {
   const fields = new Map<number, number | Uint8Array>();
   let pos = 0;
+  let lastFieldNumber = 0;
   while (pos < bytes.length) {
     const [tag, afterTag] = readVarint32(bytes, pos);
     const fieldNumber = tag >>> 3;
@@ -61,6 +64,8 @@ export function decodeFields(bytes: Uint8Array, schema: FieldSchema): DecodedFie
     const kind = schema[fieldNumber];
     if (kind === undefined) throw malformed('unknown-field', `Unknown field ${fieldNumber}`);
     if (fields.has(fieldNumber)) throw malformed('duplicate-field', `Duplicate field ${fieldNumber}`);
+    if (fieldNumber < lastFieldNumber) throw malformed('field-order', 'Fields out of order');
+    lastFieldNumber = fieldNumber;
     if (kind === 'uint32') {
       if (wireType !== WIRE_VARINT) throw malformed('wire-type', `Field ${fieldNumber} must be a varint`);
       const [value, next] = readVarint32(bytes, afterTag);
