@@ -3,7 +3,7 @@
  * `OtrConversation` (one per (our account, peer)); the lower layers are exported for
  * interoperability tools and tests.
  */
-export { OtrConversation, type OtrSessionOptions } from './conversation.js';
+export { OtrConversation, MAX_REMOTE_INSTANCES, type OtrSessionOptions } from './conversation.js';
 export type { OtrEvent, OtrResult, WentInsecureReason, IgnoredReason } from './events.js';
 export {
   OTR_POLICY_ALWAYS,
@@ -38,3 +38,10 @@ export { OTR_MESSAGE_TYPE, type OtrMessageType, type OtrVersion } from './messag
 export { decodeOtrMessage, encodeOtrMessage, type DecodedOtrMessage, type OtrMessageHeader } from './encoded-message.js';
 export { TLV_TYPE, decodeMessageWithTlvs, encodeMessageWithTlvs, encodeTlvs, decodeTlvs, type Tlv } from './tlv.js';
 export { initiateAke, receiveAkeMessage, AUTH_STATE_NONE, type AkeResult, type AuthState } from './ake.js';
+export { DEFAULT_MAX_ENCODED_MESSAGE_LENGTH, hasValidInstanceTags } from './encoded-message.js';
+export { classifyIncoming, type IncomingMessage } from './classify.js';
+export { buildQueryMessage, parseQueryVersions } from './query.js';
+export { buildWhitespaceTag, findWhitespaceTag } from './whitespace-tag.js';
+export { buildErrorMessage, parseErrorMessage, OTR_ERROR_CODE } from './error-message.js';
+export { fragmentMessage, FragmentReassembler, parseFragment } from './fragment.js';
+export type { SmpEvent, SmpState } from '../smp/index.js';
