@@ -61,6 +61,12 @@ export interface OtrSessionOptions {
  */
 export const MAX_REMOTE_INSTANCES = 64;
 
+/**
+ * Most fragment streams (remote instances sending fragments) buffered at once; each holds
+ * at most `FragmentReassembler`'s 1 MiB default, so a hostile peer can pin at most 8 MiB.
+ */
+export const MAX_FRAGMENT_STREAMS = 8;
+
 /** A message waiting for encryption. */
 interface HeldMessage {
   readonly text: string;
@@ -292,7 +298,7 @@ export class OtrConversation {
     const key = fragment.version === 3 ? fragment.senderInstanceTag : 0;
     let reassembler = this.#reassemblers.get(key);
     if (reassembler === undefined) {
-      if (this.#reassemblers.size >= MAX_REMOTE_INSTANCES) {
+      if (this.#reassemblers.size >= MAX_FRAGMENT_STREAMS) {
         const oldest = this.#reassemblers.keys().next().value;
         if (oldest !== undefined) this.#reassemblers.delete(oldest);
       }

@@ -3,7 +3,7 @@ import { bytesToHex, utf8ToBytes } from '../../../lib/core/bytes.js';
 import { decodeOtrMessage } from '../../../otr/encoded-message.js';
 import { decodeDataMessage } from '../../../otr/data-message.js';
 import { OTR_MESSAGE_TYPE } from '../../../otr/message-types.js';
-import { OTR_POLICY_ALWAYS, OTR_POLICY_MANUAL, OTR_POLICY_OPPORTUNISTIC } from '../../../otr/policy.js';
+import { OTR_POLICY_ALWAYS, OTR_POLICY_MANUAL, OTR_POLICY_NEVER, OTR_POLICY_OPPORTUNISTIC } from '../../../otr/policy.js';
 import { otrFingerprint } from '../../../otr/public-key.js';
 import { eventsOf, makeParty, testKeys, twoParty, type Party } from './conversation-helpers.js';
 import type { DsaPrivateKey } from '../../../lib/core/crypto/dsa.js';
@@ -166,6 +166,39 @@ describe('otr/conversation loopback', function () {
     // Encoded messages (AKE and data) are fragmented; query and error messages are not (libotr).
     for (const m of wire.log) if (m.text.startsWith('?OTR|') || m.text.startsWith('?OTR:')) expect(m.text.length).to.be.at.most(120);
     expect(wire.log.some((m) => m.text.startsWith('?OTR:'))).to.equal(false);
+  });
+
+  it('fragments in the v2 format with a v2 peer', () => {
+    const v2 = { ...OTR_POLICY_OPPORTUNISTIC, allowV3: false };
+    const a = makeParty('a', keyA, TAG_A, v2, { maxFragmentSize: 90 });
+    const b = makeParty('b', keyB, TAG_B, v2, { maxFragmentSize: 90 });
+    const { wire, pump } = twoParty(a, b);
+    wire.take(a, b, a.conversation.startAke());
+    pump();
+    secure(a, b);
+    wire.take(b, a, b.conversation.send('y'.repeat(500)));
+    pump();
+    expect(a.shown.at(-1)).to.deep.equal({ text: 'y'.repeat(500), encrypted: true });
+    expect(wire.log.filter((m) => m.text.startsWith('?OTR,')).length).to.be.greaterThan(10);
+    expect(wire.log.some((m) => m.text.startsWith('?OTR|'))).to.equal(false);
+  });
+
+  it('policy NEVER: everything passes through as plaintext, OTR messages included', () => {
+    const a = makeParty('a', keyA, TAG_A, OTR_POLICY_NEVER);
+    expect(a.conversation.send('plain').toSend).to.deep.equal(['plain']);
+    expect(a.conversation.receive('?OTRv23?').show).to.deep.equal({ text: '?OTRv23?', encrypted: false });
+    expect(a.conversation.startAke().toSend).to.deep.equal([]);
+  });
+
+  it('plaintext while encrypted is shown with a warning event', () => {
+    const a = makeParty('a', keyA, TAG_A);
+    const b = makeParty('b', keyB, TAG_B);
+    const { wire, pump } = twoParty(a, b);
+    wire.take(a, b, a.conversation.startAke());
+    pump();
+    const r = b.conversation.receive('sneaky plaintext');
+    expect(r.show).to.deep.equal({ text: 'sneaky plaintext', encrypted: false });
+    expect(r.events.map((e) => e.kind)).to.include('unencrypted-received');
   });
 
   it('extra symmetric key: both sides get the same 32 bytes and the use data', () => {
