@@ -151,6 +151,7 @@ export function parseXml(input: string, limits: XmlLimits = DEFAULT_XML_LIMITS):
     parser.pos = end + 2;
     parser.skipWhitespace();
   }
+  if (/^<[!?]/.test(input.slice(parser.pos, parser.pos + 2))) throw malformed('unsupported', 'DOCTYPE, comments and PIs are not accepted');
   const root = parser.element(1);
   parser.skipWhitespace();
   if (parser.pos !== input.length) throw malformed('trailing', 'Content after the root element');
