@@ -73,8 +73,17 @@ function malformed(code: string, message: string): MalformedMessageError {
   return new MalformedMessageError(`omemo.xml.${code}`, message);
 }
 
+/**
+ * A plausible bare JID: 1..3071 characters, no resource, no whitespace or control characters.
+ * Full JID validation (stringprep/PRECIS) belongs to the XMPP layer; this keeps the encoder and
+ * decoder symmetric and keeps obvious junk out of session lookups.
+ */
+function isPlausibleBareJid(jid: string): boolean {
+  return jid.length > 0 && jid.length <= 3071 && !/[\s/\u0000-\u001f\u007f]/.test(jid);
+}
+
 function checkJid(jid: string): string {
-  if (jid.length === 0 || jid.length > 3071 || /[\s/]/.test(jid)) throw new RangeError('jid must be a bare JID');
+  if (!isPlausibleBareJid(jid)) throw new RangeError('jid must be a bare JID');
   return jid;
 }
 
@@ -114,6 +123,7 @@ export function decodeEncrypted2(element: XmlElement): Encrypted2 {
     onlyAttributes(keysElement, ['jid']);
     const jid = keysElement.attrs['jid'];
     if (jid === undefined || jid === '') throw malformed('missing-attribute', '<keys> without jid');
+    if (!isPlausibleBareJid(jid)) throw malformed('bad-jid', '<keys> jid is not a bare JID');
     if (keysElement.children.length === 0) throw malformed('missing-element', '<keys> without <key>');
     const keys: EncryptedKey2[] = [];
     for (const keyElement of keysElement.children) {
