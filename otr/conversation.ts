@@ -100,6 +100,8 @@ export class OtrConversation {
   /** Fragment reassemblers by sender instance tag (0 for v2). */
   readonly #reassemblers = new Map<number, FragmentReassembler>();
   #held: HeldMessage[] = [];
+  /** A Query Message went out for the held messages since the last change of message state. */
+  #heldQuerySent = false;
   /** "you have not received a plaintext message from this correspondent since last entering MSGSTATE_PLAINTEXT". */
   #receivedPlaintext = false;
   /** libotr sends the whitespace tag once (OFFER_SENT). */
@@ -352,6 +354,7 @@ export class OtrConversation {
     const step = session.receiveAke(message);
     this.#emit(out, step, message.version, session);
     if (step.secured === true) {
+      this.#heldQuerySent = false;
       session.securedSequence = ++this.#securedCounter;
       this.#flushHeld(session, message.version, out);
     }
@@ -433,10 +436,13 @@ export class OtrConversation {
   }
 
   #hold(text: string, tlvs: readonly Tlv[], out: ResultBuilder, query: boolean): void {
-    const wasEmpty = this.#held.length === 0;
     this.#held.push({ text, tlvs: tlvs.map((t) => ({ type: t.type, value: t.value.slice() })) });
     out.events.push({ kind: 'held-until-encrypted', count: this.#held.length });
-    if (query && wasEmpty) this.#sendQuery(out);
+    // One query per plaintext period is enough; a new one after end() or a finished session.
+    if (query && !this.#heldQuerySent) {
+      this.#sendQuery(out);
+      this.#heldQuerySent = true;
+    }
   }
 
   /** Asks the peer to start OTR: a Query Message offering the allowed versions (libotr-style text). */
@@ -459,6 +465,7 @@ export class OtrConversation {
       this.#emit(out, session.end(), version, session);
     }
     this.#master.end();
+    this.#heldQuerySent = false;
     this.#receivedPlaintext = false;
     this.#whitespaceOffered = false;
     return out.result();

@@ -262,6 +262,16 @@ describe('otr/conversation loopback', function () {
     const r = a.conversation.send('secret three');
     expect(r.toSend).to.deep.equal([]);
     expect(a.conversation.heldCount).to.equal(1);
+    // end() -> plaintext; the next send asks for OTR again and everything held goes out encrypted.
+    wire.take(a, b, a.conversation.end());
+    wire.take(a, b, a.conversation.send('secret four'));
+    expect(wire.log.at(-1)?.text.startsWith('?OTRv23?')).to.equal(true);
+    pump();
+    expect(b.shown.slice(-2)).to.deep.equal([
+      { text: 'secret three', encrypted: true },
+      { text: 'secret four', encrypted: true },
+    ]);
+    for (const m of wire.log) expect(m.text).to.not.include('secret');
   });
 
   it('rejects replayed and tampered data messages with typed errors; the session stays usable', () => {
