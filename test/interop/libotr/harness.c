@@ -442,6 +442,7 @@ static ConnContext *child_ctx(Account *a, const char *peer) {
 /* ------------------------------------------------------------------ JSON mode */
 static Account A;
 static int initialized = 0;
+static int quit_requested = 0;
 
 static void reply_common(Buf *out) {
     buf_s(out, ",\"wire\":["); buf_add(out, A.wire.p ? A.wire.p : "", A.wire.len); buf_s(out, "]");
@@ -482,7 +483,7 @@ static void handle(const char *line, Buf *out) {
     const char *peer = get_str(&o, "peer");
     Buf err = {0}; buf_s(&err, "");
     if (!cmd) { buf_s(&err, "missing cmd"); goto fail; }
-    if (!strcmp(cmd, "quit")) { buf_s(out, "{\"ok\":true}"); obj_free(&o); free(err.p); return; }
+    if (!strcmp(cmd, "quit")) { quit_requested = 1; buf_s(out, "{\"ok\":true}"); obj_free(&o); free(err.p); return; }
     if (!strcmp(cmd, "init")) {
         if (initialized) { buf_s(&err, "already initialized"); goto fail; }
         const char *acct = get_str(&o, "account"), *kf = get_str(&o, "keyfile"), *tf = get_str(&o, "instagfile");
@@ -616,7 +617,7 @@ static int json_main(void) {
         if (line.len == 0) continue;
         handle(line.p, &out);
         fputs(out.p, stdout); fputc('\n', stdout); fflush(stdout);
-        if (strstr(line.p, "\"quit\"") && strstr(out.p, "{\"ok\":true}") == out.p) break;
+        if (quit_requested) break;
         if (c == EOF) break;
     }
     return 0;
