@@ -9,7 +9,10 @@ import {
   SMP_TLV_TYPE,
   smpStep1,
   startSmp,
+  initialSmpState,
+  type SmpContext,
   type SmpEvent,
+  type SmpState,
   type SmpTlv,
 } from '../../../smp/index.js';
 import { apply, deliver, group, kinds, pair, party, type Party } from './smp-helpers.js';
@@ -141,26 +144,32 @@ describe('smp/machine: two-party loopback', () => {
     expect(lastResult(bob.events)?.kind).to.equal('succeeded');
   });
 
-  it('out-of-order messages abort in every state', () => {
-    const { alice, bob } = run('a', 'a');
-    const [smp1, smp3] = alice.sent as [SmpTlv, SmpTlv];
-    const [smp2, smp4] = bob.sent as [SmpTlv, SmpTlv];
-    const ctx = pair('ooo').alice;
-    const idle = party(ctx).state;
-    const inExpect2 = startSmp(ctx, idle, 'a').state;
-    const cases: [string, typeof idle, SmpTlv][] = [
-      ['expect1 <- smp2', idle, smp2],
-      ['expect1 <- smp3', idle, smp3],
-      ['expect1 <- smp4', idle, smp4],
-      ['expect2 <- smp1', inExpect2, smp1],
-      ['expect2 <- smp3', inExpect2, smp3],
-      ['expect2 <- smp4', inExpect2, smp4],
+  it('out-of-order messages abort in every state (spec: "If smpstate is not SMPSTATE_EXPECTn")', () => {
+    const { alice, bob } = pair('ooo');
+    const idle = initialSmpState();
+    const aliceStart = startSmp(alice, idle, 'a');
+    const smp1 = aliceStart.toSend[0] as SmpTlv;
+    const bobAwaiting = receiveSmpTlv(bob, idle, smp1).state;
+    const bobRespond = respondSmp(bob, bobAwaiting, 'a');
+    const smp2 = bobRespond.toSend[0] as SmpTlv;
+    const aliceExpect4 = receiveSmpTlv(alice, aliceStart.state, smp2);
+    const smp3 = aliceExpect4.toSend[0] as SmpTlv;
+    const smp4 = receiveSmpTlv(bob, bobRespond.state, smp3).toSend[0] as SmpTlv;
+    const cases: [string, SmpContext, SmpState, SmpTlv[]][] = [
+      ['expect1', bob, idle, [smp2, smp3, smp4]],
+      ['awaiting-secret', bob, bobAwaiting, [smp2, smp3, smp4]],
+      ['expect2', alice, aliceStart.state, [smp1, smp3, smp4, { ...smp1, type: SMP_TLV_TYPE.smp1WithQuestion }]],
+      ['expect3', bob, bobRespond.state, [smp1, smp2, smp4]],
+      ['expect4', alice, aliceExpect4.state, [smp1, smp2, smp3]],
     ];
-    for (const [name, state, tlv] of cases) {
-      const step = receiveSmpTlv(ctx, state, tlv);
-      expect(step.state.kind, name).to.equal('expect1');
-      expect(step.toSend, name).to.deep.equal([{ type: SMP_TLV_TYPE.abort, value: new Uint8Array(0) }]);
-      expect(step.events, name).to.deep.equal([{ kind: 'aborted', by: 'us', reason: 'unexpected-message' }]);
+    for (const [name, ctx, state, tlvs] of cases) {
+      expect(state.kind).to.equal(name);
+      for (const tlv of tlvs) {
+        const step = receiveSmpTlv(ctx, state, tlv);
+        expect(step.state.kind, `${name} <- ${tlv.type}`).to.equal('expect1');
+        expect(step.toSend, `${name} <- ${tlv.type}`).to.deep.equal([{ type: SMP_TLV_TYPE.abort, value: new Uint8Array(0) }]);
+        expect(step.events, `${name} <- ${tlv.type}`).to.deep.equal([{ kind: 'aborted', by: 'us', reason: 'unexpected-message' }]);
+      }
     }
   });
 
