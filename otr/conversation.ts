@@ -179,6 +179,12 @@ export class OtrConversation {
     return (state.kind === 'encrypted' ? state.secure.ssid : state.ssid).slice();
   }
 
+  /** Which half of the ssid to show in bold (spec, "Computing AES keys, MAC keys, and the secure session id"). */
+  get ssidBoldHalf(): 'first' | 'second' | undefined {
+    const state = this.#best()?.messageState;
+    return state?.kind === 'encrypted' ? state.secure.ssidBoldHalf : undefined;
+  }
+
   /** Instance tags of the peer's instances we have sessions with. */
   get instances(): number[] {
     return [...this.#sessions.keys()];

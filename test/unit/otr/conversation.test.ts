@@ -42,6 +42,7 @@ describe('otr/conversation loopback', function () {
     expect(eventsOf(a, 'went-secure')).to.have.length(1);
     expect(eventsOf(b, 'went-secure')[0]?.version).to.equal(3);
     expect(eventsOf(a, 'went-secure')[0]?.ssidBoldHalf).to.not.equal(eventsOf(b, 'went-secure')[0]?.ssidBoldHalf);
+    expect(a.conversation.ssidBoldHalf).to.equal(eventsOf(a, 'went-secure')[0]?.ssidBoldHalf);
     wire.take(a, b, a.conversation.send('hello bob'));
     wire.take(b, a, b.conversation.send('hello alice'));
     pump();
