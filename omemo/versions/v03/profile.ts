@@ -5,7 +5,19 @@
 import { OMEMO_03_INFO } from '../../kdf.js';
 import { OMEMO_03_X3DH_PROFILE, parseCurve25519PublicKey, serializeCurve25519PublicKey } from '../../x3dh.js';
 import type { X3dhProfile } from '../../x3dh.js';
+import type { DoubleRatchetConfig } from '../../ratchet/double-ratchet.js';
 import { SIGNAL_MESSAGE_MAC_LENGTH, VERSION_BYTE } from './protobuf.js';
+import { OMEMO_03_RATCHET_AEAD } from './ratchet-aead.js';
+
+/**
+ * Double Ratchet configuration of 0.3: root info "WhisperRatchet", the SignalMessage AEAD, and
+ * libsignal's pn semantics on receipt (pn = index of the last message of the previous chain).
+ */
+export const OMEMO_03_RATCHET_CONFIG: DoubleRatchetConfig = {
+  rootInfo: OMEMO_03_INFO.rootChain,
+  aead: OMEMO_03_RATCHET_AEAD,
+  previousCounterIsLastIndex: true,
+};
 
 /** XML namespace of `<encrypted>`, the device list and the bundle. */
 export const NAMESPACE_03 = 'eu.siacs.conversations.axolotl';
@@ -24,6 +36,7 @@ export const OMEMO_03_PROFILE = {
   /** HKDF infos: "WhisperText" (X3DH), "WhisperRatchet" (root chain), "WhisperMessageKeys". */
   info: OMEMO_03_INFO,
   x3dh: OMEMO_03_X3DH_PROFILE satisfies X3dhProfile,
+  ratchet: OMEMO_03_RATCHET_CONFIG,
   /** First byte of SignalMessage and PreKeySignalMessage. */
   versionByte: VERSION_BYTE,
   /**

@@ -5,7 +5,15 @@
 import { OMEMO_2_INFO } from '../../kdf.js';
 import { OMEMO_2_X3DH_PROFILE } from '../../x3dh.js';
 import type { X3dhProfile } from '../../x3dh.js';
+import type { DoubleRatchetConfig } from '../../ratchet/double-ratchet.js';
 import { AUTHENTICATED_MESSAGE_MAC_LENGTH, KEY_LENGTH } from './protobuf.js';
+import { OMEMO_2_RATCHET_AEAD } from './ratchet-aead.js';
+
+/** Double Ratchet configuration of omemo:2: root info "OMEMO Root Chain", the OMEMOAuthenticatedMessage AEAD. */
+export const OMEMO_2_RATCHET_CONFIG: DoubleRatchetConfig = {
+  rootInfo: OMEMO_2_INFO.rootChain,
+  aead: OMEMO_2_RATCHET_AEAD,
+};
 
 /** XML namespace of `<encrypted>`, `<devices>` and `<bundle>`. */
 export const NAMESPACE_2 = 'urn:xmpp:omemo:2';
@@ -23,6 +31,7 @@ export const OMEMO_2_PROFILE = {
   /** HKDF infos: "OMEMO X3DH", "OMEMO Root Chain", "OMEMO Message Key Material", "OMEMO Payload". */
   info: OMEMO_2_INFO,
   x3dh: OMEMO_2_X3DH_PROFILE satisfies X3dhProfile,
+  ratchet: OMEMO_2_RATCHET_CONFIG,
   /**
    * OMEMOAuthenticatedMessage MAC: HMAC-SHA256(authenticationKey, AD || OMEMOMessage) truncated
    * to 16 bytes, AD = IK_initiator || IK_responder (Ed25519) for the whole session. No version byte.

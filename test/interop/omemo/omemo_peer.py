@@ -31,6 +31,9 @@ Modes
         {"op":"payload_encrypt","ns":NS,"plaintext":B64} -> the backend's own payload encryption:
              {"key_material": key||tag (b64), "iv": b64|null (0.3 only), "payload": b64}
         {"op":"payload_decrypt","ns":NS,"key_material":B64,"iv":B64|null,"payload":B64} -> {"plaintext": b64}
+        {"op":"export_private","ns":NS}              -> TEST ONLY: this throwaway peer's private X3DH keys, so
+             the TypeScript stack can act as this device: {"identity": {"kind": "seed"|"priv", "key": b64},
+             "signed_pre_key": {"id", "priv"}, "old_signed_pre_key": null|{...}, "pre_keys": {id: priv}}
         {"op":"pb_encode","ns":NS,"type":T,"fields":F}  -> python-protobuf SerializeToString (b64) of the
              message type T with fields F (bytes given as b64)
       Every response also carries
@@ -382,6 +385,30 @@ def dump_bundle(ns: str, xml: str) -> Dict[str, Any]:
     return res
 
 
+def export_private(sm: omemo.SessionManager, ns: str) -> Dict[str, Any]:
+    """The peer's private X3DH material from its storage (python-x3dh's JSON: bytes as latin-1 strings)."""
+    import xeddsa
+    data = sm._SessionManager__storage.data  # pylint: disable=protected-access
+    state = data[f"/{ns}/x3dh"]
+    raw = lambda s: s.encode("latin-1")  # noqa: E731
+    spk_ids = data[f"/{ns}/signed_pre_key_ids"]
+    pk_ids = data[f"/{ns}/pre_key_ids"]
+
+    def spk(entry: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+        if entry is None:
+            return None
+        priv = raw(entry["priv"])
+        return {"id": spk_ids[b64(xeddsa.priv_to_curve25519_pub(priv))], "priv": b64(priv)}
+
+    identity = state["identity_key"]
+    return {
+        "identity": {"kind": "seed" if identity["secret_type"] == "SEED" else "priv", "key": b64(raw(identity["secret"]))},
+        "signed_pre_key": spk(state["signed_pre_key"]),
+        "old_signed_pre_key": spk(state["old_signed_pre_key"]),
+        "pre_keys": {str(pk_ids[b64(xeddsa.priv_to_curve25519_pub(raw(p)))]): b64(raw(p)) for p in state["pre_keys"]},
+    }
+
+
 PB_TYPES = {
     (NS_OLD, "OMEMOMessage"): OLD_PB.OMEMOMessage,
     (NS_OLD, "OMEMOKeyExchange"): OLD_PB.OMEMOKeyExchange,
@@ -481,6 +508,8 @@ async def serve(jid: str, state: Optional[str]) -> int:
                            if req["ns"] == NS_OLD else mod.ContentImpl(base64.b64decode(req["payload"])))
                 pt = await sm.peer_backends[req["ns"]].decrypt_plaintext(content, pkm)
                 res = {"ok": True, "plaintext": b64(pt)}
+            elif op == "export_private":
+                res = {"ok": True, **export_private(sm, req["ns"])}
             elif op == "pb_encode":
                 res = {"ok": True, "b64": pb_encode(req["ns"], req["type"], req["fields"])}
             elif op == "quit":

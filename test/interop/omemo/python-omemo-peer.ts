@@ -98,6 +98,14 @@ export interface DumpedBundle extends PeerResponseBase {
   readonly pre_keys: Record<string, string>;
 }
 
+/** `export_private` response (TEST ONLY: the throwaway peer's private X3DH keys, base64). */
+export interface ExportedPrivateKeys extends PeerResponseBase {
+  readonly identity: { readonly kind: 'seed' | 'priv'; readonly key: string };
+  readonly signed_pre_key: { readonly id: number; readonly priv: string };
+  readonly old_signed_pre_key: { readonly id: number; readonly priv: string } | null;
+  readonly pre_keys: Record<string, string>;
+}
+
 /** Error response of the peer, raised as an exception on the TypeScript side. */
 export class PythonPeerError extends Error {
   constructor(readonly op: string, readonly peerError: string) {
@@ -221,6 +229,14 @@ export class PythonOmemoPeer {
   async payloadDecrypt(ns: OmemoNamespace, keyMaterialB64: string, ivB64: string | null, payloadB64: string): Promise<string> {
     const r = await this.call<PeerResponseBase & { plaintext: string }>({ op: 'payload_decrypt', ns, key_material: keyMaterialB64, iv: ivB64, payload: payloadB64 });
     return r.plaintext;
+  }
+
+  /**
+   * TEST ONLY: the peer's private identity, signed prekey and prekeys for `ns`, so our stack can
+   * decrypt messages addressed to this (throwaway, in-memory) device.
+   */
+  exportPrivate(ns: OmemoNamespace): Promise<ExportedPrivateKeys> {
+    return this.call({ op: 'export_private', ns });
   }
 
   /** Last stderr output of the peer (for failure messages). */
