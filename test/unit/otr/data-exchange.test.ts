@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { bytesToHex, hexToBytes, utf8ToBytes, bytesToUtf8, concatBytes } from '../../../lib/core/bytes.js';
+import { bigIntToBytes, bytesToHex, hexToBytes, utf8ToBytes, bytesToUtf8, concatBytes } from '../../../lib/core/bytes.js';
 import { deterministicRandom } from '../../../lib/core/crypto/deterministic-random.js';
 import { hmacSha1 } from '../../../lib/core/crypto/hash.js';
 import { ModpGroup } from '../../../lib/core/crypto/modp-group.js';
@@ -264,5 +264,51 @@ describe('otr/key-management + data-exchange loopback', () => {
     expect(a.ourKeyId).to.equal(3);
     const m3 = decodeDataMessage(decodeOtrMessage(send(a, A, '3')).body);
     expect([m3.senderKeyId, m3.recipientKeyId]).to.deep.equal([2, 2]);
+  });
+});
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+describe('otr/data-message against libotr-bin (libotr5-bin)', function () {
+  const OTR_PARSE = '/usr/bin/otr_parse';
+  before(function () {
+    if (!existsSync(OTR_PARSE)) {
+      if (process.env.CI === 'true') throw new Error('otr_parse missing: install the Debian package libotr5-bin');
+      console.warn('    !!! SKIPPED: otr_parse not found; install the Debian package libotr5-bin');
+      this.skip();
+    }
+  });
+
+  it('libotr parses our Data Message field by field, revealed MAC keys included', () => {
+    const { a } = pair('otr-parse');
+    const reveal = new Uint8Array(20).fill(0xab);
+    const seeded = new DataKeyManager(
+      { ourKeyId: 1, ourDhPrivate: 5n, ourDhPublic: group.powG(5n), theirKeyId: 7, theirDhPublic: a.ourPublicKey },
+      group,
+      deterministicRandom('seeded'),
+      [reveal],
+    );
+    const text = encryptDataMessage(seeded, { version: 3, senderInstanceTag: 0x123, receiverInstanceTag: 0x456 }, utf8ToBytes('hi'), 1).text;
+    const decoded = decodeDataMessage(decodeOtrMessage(text).body);
+    const out = execFileSync(OTR_PARSE, { input: text + '\n', encoding: 'utf8' });
+    expect(out).to.match(/Data Message:/);
+    expect(out).to.match(/Version: 03/);
+    expect(out).to.match(/Flags: 1\n/);
+    expect(out).to.match(/Sender instance: 291\n/);
+    expect(out).to.match(/Receiver instance: 1110\n/);
+    expect(out).to.match(/Sender keyid: 1\n/);
+    expect(out).to.match(/Rcpt keyid: 7\n/);
+    expect(out).to.include(`DH y: ${bytesToHex(bigIntToBytes(decoded.nextDh))}`);
+    expect(out).to.match(/Counter: 0000000000000001\n/);
+    expect(out).to.include(`Encrypted message: ${bytesToHex(decoded.encryptedMessage)}`);
+    expect(out).to.include(`MAC: ${bytesToHex(decoded.mac)}`);
+    expect(out).to.include(`Key 1: ${'ab'.repeat(20)}`);
+  });
+
+  it('MAC keys are SHA-1 of the AES keys as libotr computes them (otr_mackey)', () => {
+    const keys = deriveSessionKeysFromSecret(123456789n, 3n, 2n);
+    const out = execFileSync('/usr/bin/otr_mackey', [bytesToHex(keys.sendingAesKey)], { encoding: 'utf8' });
+    expect(out).to.include(`MAC key: ${bytesToHex(keys.sendingMacKey)}`);
   });
 });
