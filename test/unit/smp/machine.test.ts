@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { bytesToHex, utf8ToBytes } from '../../../lib/core/bytes.js';
 import { StateError } from '../../../lib/core/errors.js';
 import {
@@ -73,6 +74,20 @@ describe('smp/machine: two-party loopback', () => {
     expect(hex(a.bob)).to.deep.equal(hex(b.bob));
     const c = run('s', 's', undefined, 'other');
     expect(hex(c.alice)[0]).to.not.equal(hex(a.alice)[0]);
+  });
+
+  it('fixed randomness: the transcript matches a recorded digest (catches any change of draw order or encoding)', () => {
+    const { alice, bob } = pair('golden');
+    const s1 = startSmp(alice, initialSmpState(), 'golden secret', 'golden question?');
+    const b1 = receiveSmpTlv(bob, initialSmpState(), s1.toSend[0] as SmpTlv);
+    const b2 = respondSmp(bob, b1.state, 'golden secret');
+    const a2 = receiveSmpTlv(alice, s1.state, b2.toSend[0] as SmpTlv);
+    const b3 = receiveSmpTlv(bob, b2.state, a2.toSend[0] as SmpTlv);
+    const tlvs = [s1.toSend[0], b2.toSend[0], a2.toSend[0], b3.toSend[0]] as SmpTlv[];
+    expect(tlvs.map((t) => t.type)).to.deep.equal([7, 3, 4, 5]);
+    const digest = createHash('sha256');
+    for (const t of tlvs) digest.update(Uint8Array.of(t.type)).update(t.value);
+    expect(digest.digest('hex')).to.equal('fe65e43327ee8c97ef8a438aa0fee8dbb0fb5f3a1a8eedf7bb6faa7ceb2f3011');
   });
 
   it('abort mid-way (by Alice after message 2), then a new run succeeds', () => {
