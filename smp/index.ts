@@ -1,8 +1,8 @@
 /**
  * The Socialist Millionaires' Protocol of OTR v3, transport-free. Public API:
  *
- * - `initialSmpState()`, `startSmp`, `respondSmp`, `abortSmp`, `receiveSmpTlv`: the state
- *   machine (`machine.ts`); each returns `{ state, toSend, events }`. The OTR session
+ * - `initialSmpState()`, `startSmp`, `respondSmp`, `abortSmp`, `receiveSmpTlv` (or `stepSmp`
+ *   with an `SmpInput`): the state machine (`machine.ts`); each returns `{ state, toSend, events }`. The OTR session
  *   sends every `toSend` TLV in order, each in its own (empty-bodied) data message, and
  *   passes every received TLV of types 2..7 (`isSmpTlv`) to `receiveSmpTlv`.
  * - `deriveSmpSecret` (`secret.ts`), the codec (`codec.ts`) and the maths (`math.ts`) for
@@ -15,8 +15,10 @@ export {
   receiveSmpTlv,
   respondSmp,
   startSmp,
+  stepSmp,
   SMP_PROGRESS,
   type SmpContext,
+  type SmpInput,
   type SmpEvent,
   type SmpSessionInfo,
   type SmpState,

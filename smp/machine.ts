@@ -221,6 +221,34 @@ export function receiveSmpTlv(ctx: SmpContext, state: SmpState, tlv: SmpTlv): Sm
   }
 }
 
+/** Every input of the machine: the user's three actions and a received TLV. */
+export type SmpInput =
+  | { readonly kind: 'start'; readonly secret: string | Uint8Array; readonly question?: string }
+  | { readonly kind: 'respond'; readonly secret: string | Uint8Array }
+  | { readonly kind: 'abort' }
+  | { readonly kind: 'receive'; readonly tlv: SmpTlv };
+
+/**
+ * The single pure transition function (house rule: one `step()` with an exhaustive switch);
+ * `startSmp`, `respondSmp`, `abortSmp` and `receiveSmpTlv` are its four cases.
+ */
+export function stepSmp(ctx: SmpContext, state: SmpState, input: SmpInput): SmpStep {
+  switch (input.kind) {
+    case 'start':
+      return startSmp(ctx, state, input.secret, input.question);
+    case 'respond':
+      return respondSmp(ctx, state, input.secret);
+    case 'abort':
+      return abortSmp(ctx, state);
+    case 'receive':
+      return receiveSmpTlv(ctx, state, input.tlv);
+    default: {
+      const unknown: never = input;
+      throw new TypeError(`stepSmp: unknown input ${String((unknown as { kind?: unknown }).kind)}`);
+    }
+  }
+}
+
 function receiveSmp1(ctx: SmpContext, tlv: SmpTlv): SmpStep {
   let question: string | undefined;
   let payload = tlv.value;

@@ -10,6 +10,7 @@ import {
   SMP_TLV_TYPE,
   smpStep1,
   startSmp,
+  stepSmp,
   initialSmpState,
   type SmpContext,
   type SmpEvent,
@@ -214,6 +215,24 @@ describe('smp/machine: two-party loopback', () => {
     deliver(alice, bob, apply(alice, respondSmp(alice.ctx, alice.state, 'k')));
     expect(lastResult(bob.events)?.kind).to.equal('succeeded');
     expect(lastResult(alice.events)?.kind).to.equal('succeeded');
+  });
+
+  it('stepSmp drives a whole run with the same results as the four functions', () => {
+    const ctxs = pair('step');
+    let a = initialSmpState();
+    let b = initialSmpState();
+    const s1 = stepSmp(ctxs.alice, a, { kind: 'start', secret: 'k', question: 'q' });
+    a = s1.state;
+    const r1 = stepSmp(ctxs.bob, b, { kind: 'receive', tlv: s1.toSend[0] as SmpTlv });
+    expect(r1.events[0]).to.deep.equal({ kind: 'question', question: 'q' });
+    const r2 = stepSmp(ctxs.bob, r1.state, { kind: 'respond', secret: 'k' });
+    b = r2.state;
+    const a2 = stepSmp(ctxs.alice, a, { kind: 'receive', tlv: r2.toSend[0] as SmpTlv });
+    const b3 = stepSmp(ctxs.bob, b, { kind: 'receive', tlv: a2.toSend[0] as SmpTlv });
+    const a4 = stepSmp(ctxs.alice, a2.state, { kind: 'receive', tlv: b3.toSend[0] as SmpTlv });
+    expect(b3.events.at(-1)).to.deep.equal({ kind: 'succeeded', authenticatedPeer: false });
+    expect(a4.events.at(-1)).to.deep.equal({ kind: 'succeeded', authenticatedPeer: true });
+    expect(stepSmp(ctxs.alice, a4.state, { kind: 'abort' }).toSend.map((t) => t.type)).to.deep.equal([SMP_TLV_TYPE.abort]);
   });
 
   it('ignores TLVs that are not SMP\'s', () => {
