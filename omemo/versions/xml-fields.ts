@@ -3,7 +3,7 @@
  * XML Schema booleans, base64 content, child lookup. Every failure is a MalformedMessageError
  * `omemo.xml.*` (the input came from the network).
  */
-import { base64ToBytes } from '../../lib/core/bytes.js';
+import { base64ToBytes, bytesToBase64 } from '../../lib/core/bytes.js';
 import { MalformedMessageError } from '../../lib/core/errors.js';
 import type { XmlElement } from '../xml-element.js';
 
@@ -66,11 +66,17 @@ export function parseBooleanAttribute(text: string | undefined, what: string): b
   throw malformed('bad-boolean', `Bad boolean ${what}`);
 }
 
-/** Strict base64 element text, optionally of an exact decoded length. */
+/**
+ * Base64 element text as xs:base64Binary allows it: XML whitespace between characters is
+ * ignored (some clients wrap long lines), everything else is strict: standard alphabet,
+ * required padding, and canonical (zero) padding bits, so one byte string has exactly one
+ * accepted spelling. Optionally checks the decoded length.
+ */
 export function parseBase64(element: XmlElement, what: string, exactLength?: number): Uint8Array {
   if (element.children.length > 0) throw malformed('unexpected-element', `<${element.name}> must hold text`);
-  const bytes = element.text === '' ? undefined : base64ToBytes(element.text);
-  if (bytes === undefined) throw malformed('bad-base64', `Bad base64 in ${what}`);
+  const compact = element.text.replace(/[ \t\r\n]/g, '');
+  const bytes = compact === '' ? undefined : base64ToBytes(compact);
+  if (bytes === undefined || bytesToBase64(bytes) !== compact) throw malformed('bad-base64', `Bad base64 in ${what}`);
   if (exactLength !== undefined && bytes.length !== exactLength) throw malformed('bad-length', `${what} must be ${exactLength} bytes`);
   return bytes;
 }

@@ -5,6 +5,7 @@
  * must decode every one to the values python decodes, re-encode them to IDENTICAL protobuf
  * bytes and equivalent XML, and python must accept what we encode.
  */
+import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { base64ToBytes, bytesToBase64, utf8ToBytes, bytesToUtf8 } from '../../lib/core/bytes.js';
@@ -32,7 +33,7 @@ import { parseXml, serializeXml } from '../../omemo/xml-codec.js';
 import { xmlEquals } from '../../omemo/xml-element.js';
 import { requirePeer } from './peer-availability.js';
 import {
-  NS_03, NS_2, PYTHON_OMEMO_PEER, PythonOmemoPeer, probePythonOmemo,
+  NS_03, NS_2, PEER_SCRIPT, PYTHON_OMEMO_PEER, PythonOmemoPeer, probePythonOmemo,
 } from './omemo/python-omemo-peer.js';
 import type { DumpedKey, DumpedMessage, OmemoNamespace, PbFields } from './omemo/python-omemo-peer.js';
 
@@ -112,6 +113,11 @@ describe('interop: OMEMO wire formats against python-omemo 1.0 (both versions)',
   after(async () => {
     await alice?.close();
     await bob?.close();
+  });
+
+  it('the peer script\'s own selftest passes (two python SessionManagers, both versions, through XML strings)', () => {
+    const out = execFileSync('/usr/bin/python3', [PEER_SCRIPT, 'selftest'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).to.match(/SELFTEST PASSED\s*$/);
   });
 
   for (const ns of [NS_03, NS_2] as const) {

@@ -19,7 +19,8 @@ export const NS_2 = 'urn:xmpp:omemo:2';
 export type OmemoNamespace = typeof NS_03 | typeof NS_2;
 
 const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'omemo_peer.py');
+/** Path of the Python peer script (modes `serve` and `selftest`). */
+export const PEER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'omemo_peer.py');
 
 /** The python-omemo peer and where it comes from. */
 export const PYTHON_OMEMO_PEER: PeerDescription = {
@@ -127,7 +128,7 @@ export class PythonOmemoPeer {
   #info: PeerInfo | undefined;
 
   private constructor(readonly jid: string) {
-    this.#process = spawn(PYTHON, [SCRIPT, 'serve', '--jid', jid], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#process = spawn(PYTHON, [PEER_SCRIPT, 'serve', '--jid', jid], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#process.stderr.on('data', (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-8000);
     });
