@@ -166,6 +166,18 @@ function mac20(key: Uint8Array, encrypted: Uint8Array): Uint8Array {
   return hmacSha256(key, new OtrWriter().data(encrypted).finish()).slice(0, 20);
 }
 
+/** X with MPI number `index` (0 p, 1 q, 2 g, 3 y) of its PUBKEY replaced: keyid and SIG kept. */
+function withKeyMpi(x: Uint8Array, index: number, value: bigint): Uint8Array {
+  const reader = new OtrReader(x);
+  reader.short();
+  const mpis = [reader.mpi(), reader.mpi(), reader.mpi(), reader.mpi()];
+  const rest = reader.rest();
+  mpis[index] = value;
+  const writer = new OtrWriter().short(0);
+  for (const mpi of mpis) writer.mpi(mpi as bigint);
+  return writer.raw(rest).finish();
+}
+
 /** Frames a message as the wire form libotr reads (header, base64). */
 function frame(message: AkeOutgoingMessage, senderTag: number, receiverTag: number): string {
   const writer = new OtrWriter().short(message.version).byte(message.type);
@@ -757,25 +769,26 @@ describe('otr/ake', function () {
       const { alice, bob, reveal } = toRevealSignature('forge-reveal');
       const before = alice.state;
       const malloryPub = publicOf(keyMallory);
-      const cases: [string, (x: AkeSignedIdentity, raw: Uint8Array) => Uint8Array][] = [
-        ['otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, signature: { r: x.signature.r, s: x.signature.s ^ 1n } })],
-        ['otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, keyId: 2 })],
-        ['otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, publicKey: malloryPub })],
-        ['otr.ake.bad-key-id', (_x, raw) => {
+      const cases: [typeof ProtocolError, string, (x: AkeSignedIdentity, raw: Uint8Array) => Uint8Array][] = [
+        [VerificationError, 'otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, signature: { r: x.signature.r, s: x.signature.s ^ 1n } })],
+        [VerificationError, 'otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, signature: { r: 0n, s: x.signature.s } })],
+        [VerificationError, 'otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, keyId: 2 })],
+        [VerificationError, 'otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, publicKey: malloryPub })],
+        [VerificationError, 'otr.ake.bad-key-id', (_x, raw) => {
           const copy = raw.slice();
           const keyIdOffset = raw.length - 40 - 4;
           copy.set([0, 0, 0, 0], keyIdOffset);
           return copy;
         }],
-        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, y: 1n } })],
-        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, y: x.publicKey.p } })],
-        // Degenerate domain parameters a hostile peer may send: a typed rejection, never a throw.
-        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, p: x.publicKey.p + 1n } })],
-        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, g: 0n } })],
-        ['otr.ake.bad-public-key', (x) => encodeAkeSignedIdentity({ ...x, publicKey: { ...x.publicKey, p: 0n } })],
+        // Degenerate DSA parameters a hostile peer may send: a typed rejection, never a throw.
+        // They are refused while the PUBKEY is read (otr/public-key.ts), before any arithmetic.
+        [MalformedMessageError, 'otr.bad-public-key', (_x, raw) => withKeyMpi(raw, 3, 1n)],
+        [MalformedMessageError, 'otr.bad-public-key', (x, raw) => withKeyMpi(raw, 3, x.publicKey.p)],
+        [MalformedMessageError, 'otr.bad-public-key', (x, raw) => withKeyMpi(raw, 0, x.publicKey.p + 1n)],
+        [MalformedMessageError, 'otr.bad-public-key', (_x, raw) => withKeyMpi(raw, 2, 0n)],
       ];
-      for (const [code, modify] of cases) {
-        expectRejected(deliver(bob, alice, reveal, forgeReveal(bob, reveal, modify)), before, VerificationError, code);
+      for (const [errorClass, code, modify] of cases) {
+        expectRejected(deliver(bob, alice, reveal, forgeReveal(bob, reveal, modify)), before, errorClass, code);
       }
       const truncated = forgeReveal(bob, reveal, (_x, raw) => raw.subarray(0, raw.length - 1));
       expectRejected(deliver(bob, alice, reveal, truncated), before, MalformedMessageError);
