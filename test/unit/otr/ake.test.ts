@@ -166,6 +166,14 @@ function mac20(key: Uint8Array, encrypted: Uint8Array): Uint8Array {
   return hmacSha256(key, new OtrWriter().data(encrypted).finish()).slice(0, 20);
 }
 
+/** X with its PUBKEY replaced by `publicKey`, keeping the keyid and the signature bytes as sent. */
+function withPublicKey(x: Uint8Array, publicKey: DsaPublicKey): Uint8Array {
+  const reader = new OtrReader(x);
+  reader.short();
+  for (let i = 0; i < 4; i++) reader.mpi();
+  return concatBytes(encodeOtrPublicKey(publicKey), reader.rest());
+}
+
 /** X with MPI number `index` (0 p, 1 q, 2 g, 3 y) of its PUBKEY replaced: keyid and SIG kept. */
 function withKeyMpi(x: Uint8Array, index: number, value: bigint): Uint8Array {
   const reader = new OtrReader(x);
@@ -773,7 +781,7 @@ describe('otr/ake', function () {
         [VerificationError, 'otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, signature: { r: x.signature.r, s: x.signature.s ^ 1n } })],
         [VerificationError, 'otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, signature: { r: 0n, s: x.signature.s } })],
         [VerificationError, 'otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, keyId: 2 })],
-        [VerificationError, 'otr.ake.bad-signature', (x) => encodeAkeSignedIdentity({ ...x, publicKey: malloryPub })],
+        [VerificationError, 'otr.ake.bad-signature', (_x, raw) => withPublicKey(raw, malloryPub)],
         [VerificationError, 'otr.ake.bad-key-id', (_x, raw) => {
           const copy = raw.slice();
           const keyIdOffset = raw.length - 40 - 4;
@@ -802,11 +810,12 @@ describe('otr/ake', function () {
       const state = bob.state as AuthStateAwaitingSignature;
       const decoded = decodeSignatureMessage(signature.body);
       const x = decodeAkeSignedIdentity(aesCtr(state.keys.cPrime, new Uint8Array(16), decoded.encryptedSignature));
+      const genuineX = encodeAkeSignedIdentity(x);
       for (const forged of [
-        { ...x, signature: { r: x.signature.r ^ 1n, s: x.signature.s } },
-        { ...x, publicKey: publicOf(keyMallory) },
+        encodeAkeSignedIdentity({ ...x, signature: { r: x.signature.r ^ 1n, s: x.signature.s } }),
+        withPublicKey(genuineX, publicOf(keyMallory)),
       ]) {
-        const encryptedSignature = aesCtr(state.keys.cPrime, new Uint8Array(16), encodeAkeSignedIdentity(forged));
+        const encryptedSignature = aesCtr(state.keys.cPrime, new Uint8Array(16), forged);
         const body = encodeSignatureMessage({ encryptedSignature, macdSignature: mac20(state.keys.m2Prime, encryptedSignature) });
         expectRejected(deliver(alice, bob, signature, body), state, VerificationError, 'otr.ake.bad-signature');
       }
