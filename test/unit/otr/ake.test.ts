@@ -971,6 +971,25 @@ describe('otr/ake', function () {
     });
   });
 
+  describe('secrets', () => {
+    it('r and the AKE keys are wiped from the states left behind; the result keeps its own ssid', () => {
+      const { alice, bob } = pair(3, 'wipe');
+      const commit = start(bob);
+      const awaitingDhKey = bob.state;
+      const dhKey = deliver(bob, alice, commit).toSend[0] as AkeOutgoingMessage;
+      const reveal = deliver(alice, bob, dhKey).toSend[0] as AkeOutgoingMessage;
+      // r travels in the Reveal Signature now; the state we left no longer holds it.
+      expect(awaitingDhKey.kind === 'awaiting-dh-key' && awaitingDhKey.r.every((b) => b === 0)).to.equal(true);
+      expect(decodeRevealSignatureMessage(reveal.body).revealedKey.some((b) => b !== 0)).to.equal(true);
+      const awaitingSig = bob.state as AuthStateAwaitingSignature;
+      const signature = deliver(bob, alice, reveal).toSend[0] as AkeOutgoingMessage;
+      deliver(alice, bob, signature);
+      for (const key of Object.values(awaitingSig.keys)) expect((key as Uint8Array).every((b) => b === 0)).to.equal(true);
+      expect(bob.completed[0]?.ssid.some((b) => b !== 0)).to.equal(true);
+      expectCompletedPair(bob, alice, 3);
+    });
+  });
+
   describe('parameter checks (caller bugs)', () => {
     it('throws RangeError for keyid 0, a bad version or a missing v3 instance tag', () => {
       const { alice } = pair(3, 'params');
