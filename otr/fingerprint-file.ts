@@ -58,6 +58,9 @@ export function parseFingerprintFile(content: Uint8Array | string): FingerprintE
     const fields = splitTabs(line, 5);
     if (fields.length < 4) throw bad('expected username, account, protocol and fingerprint separated by tabs');
     const [username, accountName, protocol, hex, trust = ''] = fields as [string, string, string, string, string?];
+    // C strings end at NUL and libotr ends a line at the first CR: such bytes cannot round-trip.
+    if (/[\r\0]/.test(line)) throw bad('stray CR or NUL');
+    if (username.length === 0 || accountName.length === 0 || protocol.length === 0) throw bad('empty username, account or protocol');
     if (!/^[0-9a-fA-F]{40}$/.test(hex)) throw bad('the fingerprint must be 40 hex digits');
     entries.push({ username, accountName, protocol, fingerprint: hexToBytes(hex), trust });
   });

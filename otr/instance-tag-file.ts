@@ -47,6 +47,7 @@ export function parseInstanceTagFile(content: Uint8Array | string): InstanceTagE
     if (fields.length !== 3) throw bad('expected account, protocol and tag separated by tabs');
     const [accountName, protocol, hex] = fields as [string, string, string];
     if (accountName.length === 0 || protocol.length === 0) throw bad('empty account or protocol');
+    if (/[\r\0]/.test(line)) throw bad('stray CR or NUL');
     if (!/^[0-9a-fA-F]{8}$/.test(hex)) throw bad('the tag must be 8 hex digits');
     const instanceTag = Number.parseInt(hex, 16);
     if (!isValidInstanceTag(instanceTag)) throw bad('instance tags below 0x100 are reserved');
