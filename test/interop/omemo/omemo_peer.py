@@ -21,7 +21,8 @@ Modes
         {"op":"pep_bundle","ns":NS,"jid":J,"device_id":D,"xml":X} -> store a peer's published bundle
         {"op":"encrypt","ns":NS,"to":[J...],"plaintext":S}   -> {"xml": "<encrypted .../>"}
              (plaintext is UTF-8 text; for omemo:2 pass the full SCE <envelope> string)
-        {"op":"decrypt","from":J,"xml":X}               -> {"plaintext": S|null, "sender_device": D}
+        {"op":"decrypt","from":J,"xml":X}               -> {"plaintext": S|null, "sender_device": D,
+                                                            "sender_identity_key_ed25519": B64}
         {"op":"dump_message","xml":X}                   -> python's own view of an <encrypted> element:
              sid, iv/payload (b64), and per key: rid, jid (omemo:2), kex flag, raw bytes (b64) and the
              protobuf fields decoded with oldmemo_pb2/twomemo_pb2 (ints, bytes as b64)
@@ -483,7 +484,8 @@ async def serve(jid: str, state: Optional[str]) -> int:
             elif op == "decrypt":
                 pt, dev = await decrypt_from_xml(sm, jid, req["from"], req["xml"])
                 res = {"ok": True, "plaintext": None if pt is None else pt.decode("utf-8", "replace"),
-                       "sender_device": dev.device_id}
+                       "sender_device": dev.device_id,
+                       "sender_identity_key_ed25519": base64.b64encode(dev.identity_key).decode()}
             elif op == "dump_message":
                 res = {"ok": True, **dump_message(req["xml"])}
             elif op == "dump_bundle":

@@ -192,7 +192,7 @@ export class PythonOmemoPeer {
   }
 
   /** python-omemo decrypts an `<encrypted>` XML from `from`. */
-  decrypt(from: string, xml: string): Promise<PeerResponseBase & { plaintext: string | null; sender_device: number }> {
+  decrypt(from: string, xml: string): Promise<PeerResponseBase & { plaintext: string | null; sender_device: number; sender_identity_key_ed25519: string }> {
     return this.call({ op: 'decrypt', from, xml });
   }
 
