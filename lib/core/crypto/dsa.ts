@@ -129,7 +129,12 @@ export function dsaVerify(key: DsaPublicKey, digest: Uint8Array, signature: DsaS
   if (r <= 0n || r >= key.q || s <= 0n || s >= key.q) return false;
   const modExp = engineOrDefault(engine);
   const h = digestToInteger(digest, key.q);
-  const w = modInverse(s, key.q); // q is prime and 0 < s < q, so s is invertible
+  let w: bigint;
+  try {
+    w = modInverse(s, key.q); // invertible whenever q is prime, as in every genuine key
+  } catch {
+    return false; // a hostile key whose q is not prime
+  }
   const u1 = mod(h * w, key.q);
   const u2 = mod(r * w, key.q);
   const v = mod(mod(modExp.modPow(key.g, u1, key.p) * modExp.modPow(key.y, u2, key.p), key.p), key.q);

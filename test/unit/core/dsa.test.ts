@@ -195,6 +195,13 @@ describe('core/crypto/dsa', () => {
     expect(isValidDsaPublicKey({ ...k, p: (1n << 3072n) + 1n })).to.equal(false); // too big
     expect(isValidDsaPublicKey({ p: 1, q: 2, g: 3, y: 4 } as unknown as DsaPublicKey)).to.equal(false);
     expect(() => dsaVerify({ ...k, g: 1n }, new Uint8Array(32), { r: 1n, s: 1n })).to.throw(RangeError);
+    // A hostile key whose q is not prime (q = 3 * 0x5555...5557 divides p - 1 for this p): a
+    // non-invertible s is a failed verification, not an exception.
+    const compositeQ = 3n * ((1n << 159n) / 3n | 1n);
+    const p = compositeQ * 2n * ((1n << 865n) + 1n) + 1n;
+    const hostile = { p, q: compositeQ, g: 2n, y: 3n };
+    expect(isValidDsaPublicKey(hostile)).to.equal(true);
+    expect(dsaVerify(hostile, new Uint8Array(32), { r: 1n, s: 3n })).to.equal(false);
     expect(() => dsaSign({ ...k, x: 0n }, new Uint8Array(32), deterministicRandom('x'))).to.throw(RangeError);
     expect(() => dsaSign({ ...k, x: k.q }, new Uint8Array(32), deterministicRandom('x'))).to.throw(RangeError);
   });
