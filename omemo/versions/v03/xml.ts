@@ -74,7 +74,12 @@ export function encodeEncrypted03(encrypted: Encrypted03): XmlElement {
     xmlElement('iv', {}, [], bytesToBase64(encrypted.iv)),
   ]);
   const children = [header];
-  if (encrypted.payload !== undefined) children.push(xmlElement('payload', {}, [], bytesToBase64(encrypted.payload)));
+  if (encrypted.payload !== undefined) {
+    // An empty <payload/> is not valid base64Binary content for python-omemo; a message without
+    // payload is written by leaving `payload` undefined.
+    if (encrypted.payload.length === 0) throw new RangeError('encodeEncrypted03: empty payload (omit it instead)');
+    children.push(xmlElement('payload', {}, [], bytesToBase64(encrypted.payload)));
+  }
   return xmlElement('encrypted', { xmlns: NS }, children);
 }
 

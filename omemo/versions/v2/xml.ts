@@ -94,7 +94,12 @@ export function encodeEncrypted2(encrypted: Encrypted2): XmlElement {
       xmlElement('key', { rid: checkDeviceId(key.rid, 'rid'), kex: key.kex ? 'true' : undefined }, [], bytesToBase64(key.data)))),
   ));
   const children = [header];
-  if (encrypted.payload !== undefined) children.push(xmlElement('payload', {}, [], bytesToBase64(encrypted.payload)));
+  if (encrypted.payload !== undefined) {
+    // An empty <payload/> is not valid base64Binary content for python-omemo; a message without
+    // payload is written by leaving `payload` undefined.
+    if (encrypted.payload.length === 0) throw new RangeError('encodeEncrypted2: empty payload (omit it instead)');
+    children.push(xmlElement('payload', {}, [], bytesToBase64(encrypted.payload)));
+  }
   return xmlElement('encrypted', { xmlns: NS }, children);
 }
 

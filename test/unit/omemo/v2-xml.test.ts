@@ -122,3 +122,11 @@ describe('omemo/versions/v2/xml', () => {
     fc.assert(fc.property(mutatedStrings([SAMPLES_2.bundle, small]), stable(decodeBundle2, encodeBundle2)), { numRuns: MUTATION_RUNS });
   });
 });
+
+describe('omemo/versions/*/xml encoders: caller bugs', () => {
+  it('refuse an empty payload (a message without payload leaves it undefined)', async () => {
+    const { encodeEncrypted03 } = await import('../../../omemo/versions/v03/xml.js');
+    expect(() => encodeEncrypted2({ sid: 1, keys: [], payload: new Uint8Array(0) })).to.throw(RangeError);
+    expect(() => encodeEncrypted03({ sid: 1, keys: [], iv: new Uint8Array(12), payload: new Uint8Array(0) })).to.throw(RangeError);
+  });
+});
