@@ -40,8 +40,9 @@ export const DSA_P_BITS = 1024;
 /** Bit length of libotr's DSA subgroup order q. */
 export const DSA_Q_BITS = 160;
 
-/** Smallest and largest p (in bits) that `isValidDsaPublicKey` accepts. */
+/** Smallest p (in bits) that `isValidDsaPublicKey` accepts (libotr's size). */
 export const DSA_MIN_P_BITS = 1024;
+/** Largest p (in bits) that `isValidDsaPublicKey` accepts (FIPS 186-3's largest DSA size). */
 export const DSA_MAX_P_BITS = 3072;
 /** The q sizes FIPS 186-3 allows (libotr only ever makes 160). */
 const ALLOWED_Q_BITS: readonly number[] = [160, 224, 256];
