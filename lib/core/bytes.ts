@@ -47,16 +47,19 @@ export function bytesToBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
-const BASE64_STRICT = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /**
- * Strict base64 decoding: standard alphabet, padding required, no whitespace. Returns
- * `undefined` for anything else, because Node's decoder silently skips bad characters and
- * hostile input must not decode to something the sender did not write.
+ * Strict base64 decoding: standard alphabet, padding required, no whitespace, canonical (the
+ * unused bits of the last character are zero). Returns `undefined` for anything else,
+ * because Node's decoder silently skips bad characters and hostile input must not decode to
+ * something the sender did not write. Checked by re-encoding: the only strings that survive
+ * are the ones `bytesToBase64` would have written, and that is several times faster on long
+ * messages than a validating regular expression.
  */
 export function base64ToBytes(text: string): Uint8Array | undefined {
-  if (!BASE64_STRICT.test(text)) return undefined;
-  return new Uint8Array(Buffer.from(text, 'base64'));
+  if (text.length % 4 !== 0) return undefined;
+  const decoded = Buffer.from(text, 'base64');
+  if (decoded.toString('base64') !== text) return undefined;
+  return new Uint8Array(decoded);
 }
 
 /** Overwrites `bytes` with zeros. JavaScript cannot guarantee no copies remain (SECURITY.md). */
