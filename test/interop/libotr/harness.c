@@ -49,6 +49,13 @@
  *   extra_symkey {peer, use, usedata: hex} -> {key: hex64, wire, events}
  *   smp_start {peer, secret, question?} / smp_respond {peer, secret} / smp_abort {peer}
  *        -> {wire, events}   (SMP messages are data messages with an empty body + TLVs)
+ *   smp_start_tampered {peer, secret, mpi} -> {wire, events}
+ *        starts SMP as otrl_message_initiate_smp does (libotr's own otrl_sm_step1, state left
+ *        in EXPECT2), but flips the last byte of MPI number `mpi` (0-based: 0 g2a, 1 c2, 2 D2,
+ *        3 g3a, 4 c3, 5 D3) of the serialized message 1 before it is encrypted: a message
+ *        whose zero-knowledge proof does not verify, for the peer's "cheated" path. mpi -1
+ *        flips nothing (a control: the message is then valid, but its secret is the raw
+ *        text, not libotr's combined secret, so a completed run ends in failure).
  *   fingerprint {} -> {fingerprint, fingerprint_human}
  *   quit {} -> {} and exit
  *
@@ -72,6 +79,7 @@
 #include <libotr/message.h>
 #include <libotr/context.h>
 #include <libotr/tlv.h>
+#include <libotr/sm.h>
 
 /* ------------------------------------------------------------------ growable buffer */
 typedef struct { char *p; size_t len, cap; } Buf;
@@ -589,6 +597,35 @@ static void handle(const char *line, Buf *out) {
         if (!strcmp(cmd, "smp_respond")) otrl_message_respond_smp(A.us, &ops, &A, c, (const unsigned char *)secret, strlen(secret));
         else if (q) otrl_message_initiate_smp_q(A.us, &ops, &A, c, q, (const unsigned char *)secret, strlen(secret));
         else otrl_message_initiate_smp(A.us, &ops, &A, c, (const unsigned char *)secret, strlen(secret));
+        buf_s(out, "{\"ok\":true"); reply_common(out); buf_s(out, "}");
+    } else if (!strcmp(cmd, "smp_start_tampered")) {
+        ConnContext *c = child_ctx(&A, peer);
+        const char *secret = get_str(&o, "secret");
+        int mpi = (int)get_num(&o, "mpi", 1);
+        if (!c || c->msgstate != OTRL_MSGSTATE_ENCRYPTED) { buf_s(&err, "not encrypted"); goto fail; }
+        if (!secret) { buf_s(&err, "missing secret"); goto fail; }
+        if (mpi < -1 || mpi > 5) { buf_s(&err, "mpi must be -1..5"); goto fail; }
+        /* the secret's form does not matter here: the proof check fails before it is used */
+        unsigned char *smp1 = NULL; int smp1len = 0;
+        gcry_error_t e = otrl_sm_step1(c->smstate, (const unsigned char *)secret, (int)strlen(secret), &smp1, &smp1len);
+        if (e || !smp1) { buf_fmt(&err, "otrl_sm_step1: %s", gcry_strerror(e)); goto fail; }
+        /* serialization: INT count, then count x (INT length, bytes) */
+        size_t off = 4;
+        for (int i = 0; i <= mpi; i++) {
+            if (off + 4 > (size_t)smp1len) { free(smp1); buf_s(&err, "short SMP message"); goto fail; }
+            size_t len = ((size_t)smp1[off] << 24) | ((size_t)smp1[off + 1] << 16) | ((size_t)smp1[off + 2] << 8) | smp1[off + 3];
+            off += 4 + len;
+            if (off > (size_t)smp1len || len == 0) { free(smp1); buf_s(&err, "bad SMP message"); goto fail; }
+        }
+        if (mpi >= 0) smp1[off - 1] ^= 0x01;
+        OtrlTLV *tlv = otrl_tlv_new(OTRL_TLV_SMP1, (unsigned short)smp1len, smp1);
+        char *data = NULL;
+        e = otrl_proto_create_data(&data, c, "", tlv, OTRL_MSGFLAGS_IGNORE_UNREADABLE, NULL);
+        otrl_tlv_free(tlv); free(smp1);
+        if (e || !data) { buf_fmt(&err, "otrl_proto_create_data: %s", gcry_strerror(e)); goto fail; }
+        c->smstate->nextExpected = OTRL_SMP_EXPECT2;
+        add_wire(&A, data);
+        free(data);
         buf_s(out, "{\"ok\":true"); reply_common(out); buf_s(out, "}");
     } else if (!strcmp(cmd, "smp_abort")) {
         ConnContext *c = child_ctx(&A, peer);

@@ -235,6 +235,14 @@ export class LibotrPeer {
     return (await this.request(cmd)) as unknown as LibotrAction;
   }
 
+  /**
+   * Starts SMP with libotr's own message 1, then flips the last byte of MPI `mpi` (0 g2a,
+   * 1 c2, 2 D2, 3 g3a, 4 c3, 5 D3) before encryption: a proof that must not verify.
+   */
+  async smpStartTampered(peer: string, secret: string, mpi: number): Promise<LibotrAction> {
+    return (await this.request({ cmd: 'smp_start_tampered', peer, secret, mpi })) as unknown as LibotrAction;
+  }
+
   /** Answers an SMP request. */
   async smpRespond(peer: string, secret: string): Promise<LibotrAction> {
     return (await this.request({ cmd: 'smp_respond', peer, secret })) as unknown as LibotrAction;
