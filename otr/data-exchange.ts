@@ -10,10 +10,10 @@ import { aesCtr } from '../lib/core/crypto/aes.js';
 import { hmacSha1 } from '../lib/core/crypto/hash.js';
 import { VerificationError } from '../lib/core/errors.js';
 import {
-  dataMessageMacInput,
   decodeDataMessage,
-  encodeDataMessage,
   encodeDataMessageAuthenticatedFields,
+  encodeDataMessageFromAuthenticatedBytes,
+  encodeOtrHeaderBytes,
   DATA_COUNTER_BYTES,
 } from './data-message.js';
 import { encodeOtrMessage, type OtrMessageHeader } from './encoded-message.js';
@@ -58,9 +58,10 @@ export function encryptDataMessage(keys: DataKeyManager, address: DataMessageAdd
     encryptedMessage,
   };
   const header: OtrMessageHeader = { ...address, type: OTR_MESSAGE_TYPE.data };
-  const mac = hmacSha1(sending.keys.sendingMacKey, dataMessageMacInput(header, encodeDataMessageAuthenticatedFields(fields)));
+  const authenticatedBody = encodeDataMessageAuthenticatedFields(fields);
+  const mac = hmacSha1(sending.keys.sendingMacKey, encodeOtrHeaderBytes(header), authenticatedBody);
   const oldMacKeys = keys.takeMacKeysToReveal();
-  const body = encodeDataMessage({ ...fields, mac, oldMacKeys });
+  const body = encodeDataMessageFromAuthenticatedBytes(authenticatedBody, mac, oldMacKeys);
   return { text: encodeOtrMessage(header, body), extraSymmetricKey: sending.keys.extraSymmetricKey.slice() };
 }
 
@@ -90,7 +91,7 @@ export interface DecryptedDataMessage {
 export function decryptDataMessage(keys: DataKeyManager, header: OtrMessageHeader, body: Uint8Array): DecryptedDataMessage {
   const message = decodeDataMessage(body);
   const slot = keys.prepareReceive(message.senderKeyId, message.recipientKeyId);
-  const expected = hmacSha1(slot.keys.receivingMacKey, dataMessageMacInput(header, message.authenticatedBody));
+  const expected = hmacSha1(slot.keys.receivingMacKey, encodeOtrHeaderBytes(header), message.authenticatedBody);
   const macOk = constantTimeEqual(expected, message.mac);
   wipe(expected);
   if (!macOk) throw new VerificationError('otr.data.bad-mac', 'Data Message MAC does not verify');

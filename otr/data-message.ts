@@ -83,8 +83,16 @@ export function dataMessageMacInput(header: OtrMessageHeader, authenticatedBody:
 
 /** Serializes a whole Data Message body. */
 export function encodeDataMessage(message: DataMessage): Uint8Array {
-  if (message.mac.length !== DATA_MAC_BYTES) throw new RangeError('Data Message MAC must be 20 bytes');
-  return new OtrWriter().raw(encodeDataMessageAuthenticatedFields(message)).raw(message.mac).data(message.oldMacKeys).finish();
+  return encodeDataMessageFromAuthenticatedBytes(encodeDataMessageAuthenticatedFields(message), message.mac, message.oldMacKeys);
+}
+
+/**
+ * Serializes a whole Data Message body from the authenticated bytes already encoded (by
+ * `encodeDataMessageAuthenticatedFields`, for the MAC), so a sender encodes them once.
+ */
+export function encodeDataMessageFromAuthenticatedBytes(authenticatedBody: Uint8Array, mac: Uint8Array, oldMacKeys: Uint8Array): Uint8Array {
+  if (mac.length !== DATA_MAC_BYTES) throw new RangeError('Data Message MAC must be 20 bytes');
+  return new OtrWriter().raw(authenticatedBody).raw(mac).data(oldMacKeys).finish();
 }
 
 /** A decoded body plus the exact received bytes the MAC covers (after the header). */

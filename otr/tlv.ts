@@ -4,7 +4,7 @@
  * of value. A data message's plaintext is the human-readable message, optionally followed by
  * a NUL byte and a sequence of TLVs.
  */
-import { concatBytes } from '../lib/core/bytes.js';
+import { concatBytes, indexOfByte } from '../lib/core/bytes.js';
 import { MalformedMessageError } from '../lib/core/errors.js';
 
 /** TLV record types (OTR v3 spec, "TLV Types"; libotr tlv.h `OTRL_TLV_*`). */
@@ -104,7 +104,7 @@ export function decodeTlvs(bytes: Uint8Array): Tlv[] {
  * a NUL byte, since the receiver takes the first NUL as the start of the TLVs (TypeError).
  */
 export function encodeMessageWithTlvs(message: Uint8Array, tlvs: readonly Tlv[]): Uint8Array {
-  if (message.includes(0)) throw new TypeError('encodeMessageWithTlvs: message must not contain a NUL byte');
+  if (indexOfByte(message, 0) >= 0) throw new TypeError('encodeMessageWithTlvs: message must not contain a NUL byte');
   if (tlvs.length === 0) return message.slice();
   return concatBytes(message, Uint8Array.of(0), encodeTlvs(tlvs));
 }
@@ -123,7 +123,7 @@ export function encodeMessageWithTlvs(message: Uint8Array, tlvs: readonly Tlv[])
  * throws.
  */
 export function decodeMessageWithTlvs(plaintext: Uint8Array): { message: Uint8Array; tlvs: Tlv[]; ignoredTrailingBytes: number } {
-  const nul = plaintext.indexOf(0);
+  const nul = indexOfByte(plaintext, 0);
   if (nul < 0) return { message: plaintext.slice(), tlvs: [], ignoredTrailingBytes: 0 };
   const { tlvs, ignoredTrailingBytes } = parseTlvs(plaintext.subarray(nul + 1));
   return { message: plaintext.slice(0, nul), tlvs, ignoredTrailingBytes };

@@ -16,6 +16,11 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Index of the first `value` byte in `bytes`, or -1 (memchr through Buffer: fast on long messages). */
+export function indexOfByte(bytes: Uint8Array, value: number): number {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(value);
+}
+
 /** Lower-case hex of `bytes`. */
 export function bytesToHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -89,7 +94,8 @@ export function bigIntToBytes(value: bigint, length?: number): Uint8Array {
   if (value < 0n) throw new RangeError('bigIntToBytes: value must be non-negative');
   let hex = value === 0n ? '' : value.toString(16);
   if (hex.length % 2 === 1) hex = '0' + hex;
-  if (length === undefined) return hexToBytes(hex);
+  // the digits come from toString(16): no need for hexToBytes' validation
+  if (length === undefined) return new Uint8Array(Buffer.from(hex, 'hex'));
   if (hex.length / 2 > length) throw new RangeError(`bigIntToBytes: value does not fit in ${length} bytes`);
-  return hexToBytes(hex.padStart(length * 2, '0'));
+  return new Uint8Array(Buffer.from(hex.padStart(length * 2, '0'), 'hex'));
 }
