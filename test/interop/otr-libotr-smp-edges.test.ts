@@ -1,5 +1,5 @@
 /**
- * SMP against libotr 4.1.1 when a zero-knowledge proof is wrong (OTR v3 spec, "The Socialist
+ * SMP edge cases against libotr 4.1.1: simultaneous starts, and a zero-knowledge proof that is wrong (OTR v3 spec, "The Socialist
  * Millionaires' Protocol"): libotr produces a genuine SMP message 1 with its own
  * otrl_sm_step1, the harness flips one byte of a proof value (c2, D2, c3 or D3) before
  * encrypting it, and we must report "cheated", send the abort TLV, and leave the session
@@ -21,7 +21,7 @@ const PROOF_VALUES = [
   { name: 'D3', mpi: 5 },
 ] as const;
 
-describe('interop: tampered SMP proofs from libotr', function () {
+describe('interop: SMP edge cases with libotr (simultaneous starts, tampered proofs)', function () {
   this.timeout(60_000);
   before(function () {
     requirePeer(this, LIBOTR_PEER, probeLibotr());
@@ -31,6 +31,29 @@ describe('interop: tampered SMP proofs from libotr', function () {
   const live: (OurEndpoint | LibotrEndpoint)[] = [];
   afterEach(async () => {
     for (const e of live.splice(0)) await e.close();
+  });
+
+  it('both sides start SMP at once: neither succeeds, both are idle again, and a restart succeeds', async () => {
+    const us = await OurEndpoint.create(US, THEM, { versions: 'default' });
+    const them = await LibotrEndpoint.create({ account: THEM, policy: 'default' }, US);
+    live.push(us, them);
+    await pump(us, them, await us.startAke());
+    const ours = await us.smpStart('same secret');
+    const theirs = await them.smpStart('same secret');
+    await pump(us, them, ours, theirs);
+    expect(us.smp.result, 'our outcome').to.not.equal('success');
+    expect(them.smp.result, "libotr's outcome").to.not.equal('success');
+    const ourEvents = us.events.flatMap((e) => (e.kind === 'smp' ? [e.event.kind] : []));
+    expect(ourEvents).to.include('aborted');
+    expect(ourEvents).to.not.include('cheated');
+    expect((await them.peer.status(US)).smp_in_progress, 'libotr idle').to.equal(false);
+    us.resetSmp();
+    them.resetSmp();
+    await pump(us, them, await us.smpStart('same secret'));
+    expect(them.smp.asked).to.equal(true);
+    await pump(them, us, await them.smpRespond('same secret'));
+    expect(us.smp.result).to.equal('success');
+    expect(them.smp.result).to.equal('success');
   });
 
   it('control: the same message untampered is accepted (secret asked; the run completes as a failure)', async () => {
