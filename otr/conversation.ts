@@ -27,6 +27,7 @@ import { buildQueryMessage, selectOtrVersion, type OfferedOtrVersion } from './q
 import { OtrSession, type OtrSessionContext, type SessionStep } from './session.js';
 import { TLV_TYPE, type Tlv } from './tlv.js';
 import { buildWhitespaceTag } from './whitespace-tag.js';
+import { isSmpInProgress } from '../smp/index.js';
 
 export type { OtrEvent, OtrResult } from './events.js';
 
@@ -183,6 +184,12 @@ export class OtrConversation {
   get ssidBoldHalf(): 'first' | 'second' | undefined {
     const state = this.#best()?.messageState;
     return state?.kind === 'encrypted' ? state.secure.ssidBoldHalf : undefined;
+  }
+
+  /** Whether an SMP run is underway in any session (any SMP state but idle EXPECT1). */
+  get smpInProgress(): boolean {
+    for (const session of this.#sessions.values()) if (isSmpInProgress(session.smpState)) return true;
+    return false;
   }
 
   /** Instance tags of the peer's instances we have sessions with. */

@@ -25,6 +25,8 @@ export interface OtrjsOtr {
   ALLOW_V2: boolean;
   ALLOW_V3: boolean;
   REQUIRE_ENCRYPTION: boolean;
+  SEND_WHITESPACE_TAG: boolean;
+  WHITESPACE_START_AKE: boolean;
   msgstate: number;
   ssid: string | null;
   their_priv_pk: OtrjsDsa | null;

@@ -1,0 +1,191 @@
+/**
+ * Runs conformance scenarios: for each, fresh processes (or in-process engines) for the
+ * implementation under test and the reference peer, initialised with the scenario's policies
+ * and long-term keys kept in a work directory for the whole run, then the scenario's body,
+ * then both closed whatever happened. Results carry the wire evidence.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Exchange, type WireRecord } from './exchange.js';
+import { Party, type LineTransport } from './party.js';
+import { ScenarioFailure, type Scenario } from './scenario.js';
+
+/** Makes a fresh endpoint for one scenario. */
+export interface PartyFactory {
+  /** Shown in reports, e.g. "libotr 4.1.1 (harness)" or "ours (in-process)". */
+  readonly label: string;
+  create(): LineTransport;
+}
+
+export type ScenarioStatus = 'pass' | 'fail' | 'error';
+
+/** A wire record as kept in reports (long texts shortened). */
+export interface EvidenceRecord extends WireRecord {
+  /** Characters of `text` left out. */
+  readonly omitted: number;
+}
+
+export interface ScenarioResult {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly status: ScenarioStatus;
+  readonly durationMs: number;
+  /** Why it failed or errored. */
+  readonly message?: string;
+  readonly notes: readonly string[];
+  /** The first wire messages of the scenario (at most `MAX_EVIDENCE`). */
+  readonly evidence: readonly EvidenceRecord[];
+  /** Wire messages exchanged in all. */
+  readonly wireCount: number;
+}
+
+export interface ConformanceReport {
+  readonly tool: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly implementation: string;
+  readonly reference: string;
+  readonly results: readonly ScenarioResult[];
+  readonly summary: { readonly passed: number; readonly failed: number; readonly errors: number };
+}
+
+export type ProgressEvent =
+  | { readonly kind: 'start'; readonly index: number; readonly total: number; readonly scenario: Scenario }
+  | { readonly kind: 'done'; readonly index: number; readonly total: number; readonly result: ScenarioResult };
+
+export interface RunOptions {
+  readonly implementation: PartyFactory;
+  readonly reference: PartyFactory;
+  readonly scenarios: readonly Scenario[];
+  /** Where long-term keys live during the run (default: a temp dir, removed at the end). */
+  readonly workDir?: string;
+  /** Per scenario (default 120 s). */
+  readonly timeoutMs?: number;
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+/** Most wire records kept per scenario in the report. */
+export const MAX_EVIDENCE = 40;
+/** Longest wire text kept in the report. */
+export const MAX_EVIDENCE_TEXT = 400;
+
+const IUT_ACCOUNT = 'iut@conformance.test';
+const REFERENCE_ACCOUNT = 'reference@conformance.test';
+
+function evidence(log: readonly WireRecord[]): EvidenceRecord[] {
+  return log.slice(0, MAX_EVIDENCE).map((r) => ({
+    ...r,
+    text: r.text.slice(0, MAX_EVIDENCE_TEXT),
+    omitted: Math.max(0, r.text.length - MAX_EVIDENCE_TEXT),
+  }));
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runOne(scenario: Scenario, options: RunOptions, workDir: string): Promise<ScenarioResult> {
+  const started = performance.now();
+  const notes: string[] = [];
+  let exchange: Exchange | undefined;
+  const parties: Party[] = [];
+  let status: ScenarioStatus = 'pass';
+  let message: string | undefined;
+  try {
+    const iut = new Party('implementation', REFERENCE_ACCOUNT, options.implementation.create());
+    parties.push(iut);
+    const reference = new Party('reference', IUT_ACCOUNT, options.reference.create());
+    parties.push(reference);
+    const fragmentSize = scenario.setup.fragmentSize ?? 0;
+    const iutInit = await iut.init({
+      account: IUT_ACCOUNT,
+      policy: scenario.setup.iutPolicy,
+      keyfile: join(workDir, 'iut.key'),
+      instagfile: join(workDir, 'iut.instag'),
+      fragmentSize,
+    });
+    const refInit = await reference.init({
+      account: REFERENCE_ACCOUNT,
+      policy: scenario.setup.referencePolicy,
+      keyfile: join(workDir, 'reference.key'),
+      instagfile: join(workDir, 'reference.instag'),
+      fragmentSize,
+    });
+    exchange = new Exchange(iut, reference);
+    const context = {
+      iut,
+      reference,
+      exchange,
+      iutInstanceTag: iutInit.instance_tag ?? 0,
+      referenceInstanceTag: refInit.instance_tag ?? 0,
+      note: (text: string) => notes.push(text),
+    };
+    await withTimeout(scenario.run(context), options.timeoutMs ?? 120_000);
+  } catch (error) {
+    status = error instanceof ScenarioFailure ? 'fail' : 'error';
+    message = error instanceof Error ? error.message : String(error);
+  } finally {
+    for (const party of parties) {
+      try {
+        await party.close();
+      } catch {
+        // a crashed party is already reported by the scenario's error
+      }
+    }
+  }
+  const result: ScenarioResult = {
+    id: scenario.id,
+    title: scenario.title,
+    description: scenario.description,
+    status,
+    durationMs: performance.now() - started,
+    notes,
+    evidence: evidence(exchange?.log ?? []),
+    wireCount: exchange?.log.length ?? 0,
+    ...(message === undefined ? {} : { message }),
+  };
+  return result;
+}
+
+/** Runs `options.scenarios` one after the other and returns the report. */
+export async function runConformance(options: RunOptions): Promise<ConformanceReport> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const ownDir = options.workDir === undefined;
+  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'otr-conformance-'));
+  const results: ScenarioResult[] = [];
+  try {
+    const total = options.scenarios.length;
+    for (const [index, scenario] of options.scenarios.entries()) {
+      options.onProgress?.({ kind: 'start', index, total, scenario });
+      const result = await runOne(scenario, options, workDir);
+      results.push(result);
+      options.onProgress?.({ kind: 'done', index, total, result });
+    }
+  } finally {
+    if (ownDir) rmSync(workDir, { recursive: true, force: true });
+  }
+  return {
+    tool: 'xmpp-otr-omemo conformance (OTR)',
+    startedAt: startedAt.toISOString(),
+    durationMs: performance.now() - t0,
+    implementation: options.implementation.label,
+    reference: options.reference.label,
+    results,
+    summary: {
+      passed: results.filter((r) => r.status === 'pass').length,
+      failed: results.filter((r) => r.status === 'fail').length,
+      errors: results.filter((r) => r.status === 'error').length,
+    },
+  };
+}
