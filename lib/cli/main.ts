@@ -4,8 +4,9 @@
  *
  *   conformance [options] -- PROGRAM [ARGS...]   run the OTR scenario matrix against a program
  *                                                 speaking the line protocol (docs/CONFORMANCE.md)
- *   conformance --iut ours [options]             ... against our own engine (a self-check)
- *     --reference ours|PROGRAM   the peer to test against (default: ours, in-process)
+ *   conformance --iut ours|libotr [options]      ... against our engine or the system's libotr
+ *     --reference ours|libotr|PROGRAM   the peer to test against (default: ours, in-process;
+ *                                libotr: our harness, compiled against libotr5-dev on first use)
  *     --only ID[,ID...]          scenarios by id or prefix (e.g. smp,hostile.bad-mac)
  *     --json FILE|-              write the JSON report (- = stdout, then no matrix)
  *     --html FILE                write the self-contained HTML report
@@ -17,6 +18,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { buildLibotrHarness } from '../conformance/libotr-harness.js';
 import { BROKEN_BEHAVIOURS, OurLineHandler, type BrokenBehaviour } from '../conformance/our-line-handler.js';
 import { inProcessOurEngine, spawnLineProgram } from '../conformance/party.js';
 import { formatHtmlReport } from '../conformance/report-html.js';
@@ -50,8 +52,13 @@ async function linePeer(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `ours` (in-process), `libotr` (our harness, compiled on first use), or a program path. */
 function factory(spec: string, label: string | undefined): PartyFactory {
   if (spec === 'ours') return { label: label ?? 'xmpp-otr-omemo (in-process)', create: () => inProcessOurEngine() };
+  if (spec === 'libotr') {
+    const binary = buildLibotrHarness();
+    return { label: label ?? 'libotr (system library, through the harness)', create: () => spawnLineProgram([binary], { label: 'libotr' }) };
+  }
   return { label: label ?? spec, create: () => spawnLineProgram([spec]) };
 }
 
@@ -93,7 +100,7 @@ async function conformance(args: string[]): Promise<number> {
     const [cmd] = program;
     implementation = { label: label ?? program.join(' '), create: () => spawnLineProgram(program, { label: cmd ?? 'program' }) };
   } else if (iut !== undefined) implementation = factory(iut, label);
-  else throw new UsageError('conformance: give the implementation as -- PROGRAM [ARGS...] or --iut ours');
+  else throw new UsageError('conformance: give the implementation as -- PROGRAM [ARGS...] or --iut ours|libotr');
   const toStdout = json === '-';
   const report = await runConformance({
     implementation,
@@ -122,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     case 'line-peer':
       return linePeer(rest);
     default:
-      throw new UsageError('usage: xmpp-otr-omemo conformance [options] -- PROGRAM [ARGS...] | conformance --iut ours | line-peer [--broken ...]');
+      throw new UsageError('usage: xmpp-otr-omemo conformance [options] -- PROGRAM [ARGS...] | conformance --iut ours|libotr | line-peer [--broken ...]');
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The conformance kit's line protocol: how the kit talks to an OTR implementation under test
  * (or to a reference peer) that runs as a local program. It is the protocol of our libotr
- * harness (test/interop/libotr/harness.c), so libotr itself speaks it natively; our engine
+ * harness (lib/conformance/libotr-harness.c), so libotr itself speaks it natively; our engine
  * speaks it through `xmpp-otr-omemo line-peer`. docs/CONFORMANCE.md is the full description.
  *
  * One JSON object per line on the program's stdin; exactly one JSON line answers each on its

@@ -1,17 +1,18 @@
 /**
- * A REAL libotr 4.1.1 peer for interop tests: builds `harness.c` (next to this file) into
+ * A REAL libotr 4.1.1 peer for interop tests: builds lib/conformance/libotr-harness.c into
  * `test/.build/libotr-harness` and drives one harness process per libotr account.
  *
- * Protocol (documented in full at the top of harness.c): JSON lines on stdin/stdout, one
+ * Protocol (documented in full at the top of libotr-harness.c): JSON lines on stdin/stdout, one
  * flat JSON object per command, one JSON line per answer (`{"ok":true,...}` or
  * `{"ok":false,"error"}`). Commands: init, send, receive, start_ake, end, status,
  * extra_symkey, smp_start, smp_respond, smp_abort, fingerprint, quit. Every acting command
  * answers with `wire` (messages libotr wants sent to the peer, in order) and `events` (what
  * libotr reported through its callbacks). `libotr-harness --bench ...` is the benchmark mode.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { buildLibotrHarness, libotrHarnessSource } from '../../../lib/conformance/libotr-harness.js';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +22,8 @@ import type { EndpointMessageState, OtrEndpoint, ReceivedSymKey } from '../otr-e
 import type { EndpointFactory } from '../otr-interop-cases.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** Path of the harness C source. */
-export const HARNESS_SOURCE = join(here, 'harness.c');
+/** Path of the harness C source (shipped with the conformance kit). */
+export const HARNESS_SOURCE = libotrHarnessSource();
 /** Path of the compiled harness (git-ignored build directory). */
 export const HARNESS_BINARY = resolve(here, '..', '..', '.build', 'libotr-harness');
 
@@ -31,20 +32,7 @@ export const HARNESS_BINARY = resolve(here, '..', '..', '.build', 'libotr-harnes
  * Returns the binary path. Throws (with gcc's output) when compilation fails.
  */
 export function buildHarness(): string {
-  const fresh =
-    existsSync(HARNESS_BINARY) && statSync(HARNESS_BINARY).mtimeMs >= statSync(HARNESS_SOURCE).mtimeMs;
-  if (fresh) return HARNESS_BINARY;
-  mkdirSync(dirname(HARNESS_BINARY), { recursive: true });
-  const gcrypt = execFileSync('libgcrypt-config', ['--cflags', '--libs'], { encoding: 'utf8' })
-    .split(/\s+/)
-    .filter((s) => s.length > 0);
-  const tmpOut = `${HARNESS_BINARY}.${process.pid}.tmp`;
-  execFileSync('gcc', ['-O2', '-Wall', HARNESS_SOURCE, ...gcrypt, '-lotr', '-o', tmpOut], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // rename is atomic: two concurrent builders never run a half-written binary
-  execFileSync('mv', ['-f', tmpOut, HARNESS_BINARY]);
-  return HARNESS_BINARY;
+  return buildLibotrHarness(HARNESS_BINARY);
 }
 
 let sharedKeyDir: string | undefined;

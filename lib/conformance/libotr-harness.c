@@ -2,8 +2,10 @@
  * libotr test harness: drives Debian's libotr 4.1.1 (the OTR reference implementation) so
  * TypeScript tests can talk to a REAL libotr peer.
  *
- * Build (libotr-peer.ts does this at test set-up, and again when this file is newer):
- *   gcc -O2 harness.c $(libgcrypt-config --cflags --libs) -lotr -o test/.build/libotr-harness
+ * Build (lib/conformance/libotr-harness.ts does this, and again when this file is newer):
+ *   gcc -O2 libotr-harness.c $(libgcrypt-config --cflags --libs) -lotr -o libotr-harness
+ *
+ * Its JSON-lines mode is the conformance kit's line protocol (docs/CONFORMANCE.md).
  *
  * ---------------------------------------------------------------------------------------
  * MODE 1: JSON lines (default).  One process = one libotr account (one OtrlUserState) that
