@@ -9,6 +9,7 @@
  * implementation act answers with `wire` (messages to transmit to the peer, in order) and
  * `events` (what it reported meanwhile).
  */
+import { OTR_POLICY_ALWAYS, OTR_POLICY_MANUAL, OTR_POLICY_NEVER, OTR_POLICY_OPPORTUNISTIC, type OtrPolicy } from '../../otr/policy.js';
 
 /** An event reported by the implementation while it handled one command. */
 export type LineEvent =
@@ -92,33 +93,12 @@ export interface LineExtraKey extends LineAction {
   readonly key: string;
 }
 
-/** Parses a policy string of the line protocol (libotr's OTRL_POLICY_* names). */
-export interface PolicyFlags {
-  readonly allowV2: boolean;
-  readonly allowV3: boolean;
-  readonly requireEncryption: boolean;
-  readonly sendWhitespaceTag: boolean;
-  readonly whitespaceStartAke: boolean;
-  readonly errorStartAke: boolean;
-}
-
-const NONE: PolicyFlags = {
-  allowV2: false,
-  allowV3: false,
-  requireEncryption: false,
-  sendWhitespaceTag: false,
-  whitespaceStartAke: false,
-  errorStartAke: false,
-};
-
 /**
- * libotr's policy words, as the harness reads them (OTRL_POLICY_DEFAULT is
- * OTRL_POLICY_OPPORTUNISTIC). Returns undefined for an unknown token.
+ * Parses a policy string of the line protocol: libotr's OTRL_POLICY_* words, as the harness
+ * reads them (OTRL_POLICY_DEFAULT is OTRL_POLICY_OPPORTUNISTIC). Undefined for an unknown word.
  */
-export function parseLinePolicy(text: string): PolicyFlags | undefined {
-  let p: { -readonly [K in keyof PolicyFlags]: boolean } = { ...NONE };
-  const manual = { allowV2: true, allowV3: true };
-  const opportunistic = { ...manual, sendWhitespaceTag: true, whitespaceStartAke: true, errorStartAke: true };
+export function parseLinePolicy(text: string): OtrPolicy | undefined {
+  let p: { -readonly [K in keyof OtrPolicy]: boolean } = { ...OTR_POLICY_NEVER };
   for (const token of text.split(/[ ,|]+/).filter((t) => t.length > 0)) {
     switch (token) {
       case 'v2':
@@ -140,14 +120,14 @@ export function parseLinePolicy(text: string): PolicyFlags | undefined {
         p.errorStartAke = true;
         break;
       case 'manual':
-        p = { ...p, ...manual };
+        p = { ...p, ...OTR_POLICY_MANUAL };
         break;
       case 'default':
       case 'opportunistic':
-        p = { ...p, ...opportunistic };
+        p = { ...p, ...OTR_POLICY_OPPORTUNISTIC };
         break;
       case 'always':
-        p = { ...p, ...opportunistic, requireEncryption: true };
+        p = { ...p, ...OTR_POLICY_ALWAYS };
         break;
       case 'never':
         break;

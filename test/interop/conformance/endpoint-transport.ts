@@ -4,7 +4,8 @@
  * are derived from what the endpoint observed (its `smp` and `receivedSymKeys`). An endpoint
  * cannot report an SMP in progress, so `status` says false.
  */
-import type { LineEvent, PolicyFlags } from '../../../lib/conformance/line-protocol.js';
+import type { LineEvent } from '../../../lib/conformance/line-protocol.js';
+import type { OtrPolicy } from '../../../otr/policy.js';
 import { parseLinePolicy } from '../../../lib/conformance/line-protocol.js';
 import type { LineTransport } from '../../../lib/conformance/party.js';
 import type { OtrEndpoint } from '../otr-endpoint.js';
@@ -15,7 +16,7 @@ type Json = Record<string, unknown>;
 export type EndpointMaker = (
   account: string,
   peer: string,
-  options: { versions: 'default' | 'v2'; policy: PolicyFlags; fragmentSize?: number },
+  options: { versions: 'default' | 'v2'; policy: OtrPolicy; fragmentSize?: number },
 ) => Promise<OtrEndpoint>;
 
 /** A LineTransport over an endpoint made at `init` (the peer's account is fixed up front). */
