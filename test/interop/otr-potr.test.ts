@@ -97,6 +97,10 @@ describe('interop: our OTR vs python-potr 1.0.2 (OTR v2)', function () {
           const ssid = await potr.ssid();
           expect(ssid).to.match(/^[0-9a-f]{16}$/);
           expect(await ours.ssid()).to.equal(ssid);
+          // the half of the ssid to show in bold: "first" for the D-H Commit's sender (libotr's rule)
+          const potrHalf = (await potr.peer.status(OURS)).ssid_half;
+          expect(potrHalf).to.equal(oursStarts ? 'first' : 'second');
+          expect(ours.conversation.ssidBoldHalf).to.equal(oursStarts ? 'second' : 'first');
           expect(await ours.theirFingerprint()).to.equal(potr.fingerprint);
           expect(await potr.theirFingerprint()).to.equal(ours.fingerprint);
           expect(potr.events.map((e) => e.type)).to.include('gone_secure');
@@ -149,6 +153,10 @@ describe('interop: our OTR vs python-potr 1.0.2 (OTR v2)', function () {
           expect(await ours.state()).to.equal('encrypted');
           expect(await potr.state()).to.equal('encrypted');
           expect(await ours.ssid(), 'same session throughout').to.equal(ssidBefore);
+          // the D-H keys rotated all along: potr's key ids, and ours as potr saw them, grew
+          const st = await potr.peer.status(OURS);
+          expect(st.our_keyid, 'potr key id').to.be.greaterThan(perDirection / 10);
+          expect(st.their_keyid, 'our key id as potr knows it').to.be.greaterThan(perDirection / 10);
           // neither side complained about anything it received
           expect(potr.events.filter((e) => e.type === 'msg')).to.deep.equal([]);
           expect(ours.events.filter((e) => e.kind === 'error')).to.deep.equal([]);
@@ -157,6 +165,9 @@ describe('interop: our OTR vs python-potr 1.0.2 (OTR v2)', function () {
         it('messages larger than a small fragment size leave as v2 fragments and are reassembled, both ways', async () => {
           // 200 bytes: potr also fragments its AKE messages, so our reassembly runs during the AKE
           const { ours, potr } = await encrypted(200);
+          const akeFromPotr = potr.sent.filter((w) => !w.startsWith('?OTRv'));
+          expect(akeFromPotr.length, 'potr AKE messages').to.be.greaterThan(2);
+          for (const f of akeFromPotr) expect(f).to.match(/^\?OTR,\d{1,5},\d{1,5},[^,]+,$/);
           const big = (tag: string) => `${tag}:` + Array.from({ length: 300 }, (_, i) => `w${i}é`).join(' ');
           const fromOurs = await ours.send(big('ours'));
           expect(fromOurs.length, 'our fragments').to.be.greaterThan(3);

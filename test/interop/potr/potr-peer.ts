@@ -86,6 +86,10 @@ export interface PotrStatus {
   readonly smp_in_progress: boolean;
   /** potr's trust for their fingerprint: '' untrusted, 'smp' after a successful SMP. */
   readonly trust: string | null;
+  /** potr's current D-H key id (grows by one each time potr rotates its key). */
+  readonly our_keyid: number;
+  /** The peer's current D-H key id as potr knows it. */
+  readonly their_keyid: number;
 }
 
 /** Options of `PotrPeer.start`. */
@@ -242,6 +246,8 @@ export class PotrEndpoint implements OtrEndpoint {
   readonly smp = emptySmp();
   /** Every potr event seen, for diagnostics and assertions. */
   readonly events: PotrEvent[] = [];
+  /** Every wire message potr produced, in order. */
+  readonly sent: string[] = [];
 
   private constructor(
     readonly peer: PotrPeer,
@@ -274,6 +280,7 @@ export class PotrEndpoint implements OtrEndpoint {
         else if (e.event === 'abort' || e.event === 'cheated' || e.event === 'error') this.smp.result = 'abort';
       }
     }
+    this.sent.push(...action.wire);
     return action.wire;
   }
 

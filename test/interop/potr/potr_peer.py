@@ -44,8 +44,10 @@ Commands ("peer" is the other side's account name):
   end {peer} -> {wire, events}                (Context.disconnect: TLV 1 when encrypted)
   status {peer} -> {msgstate: "plaintext"|"encrypted"|"finished", protocol_version: 2|0,
        fingerprint, their_fingerprint: hex40|null, ssid: hex16|null,
-       ssid_half: "first"|"second"|"none", smp_in_progress: bool, trust: string|null}
-       (potr's sessionIdHalf flag is True on the side that received the Reveal Signature.)
+       ssid_half: "first"|"second"|"none", smp_in_progress: bool, trust: string|null,
+       our_keyid, their_keyid: the current D-H key ids (they grow as keys rotate)}
+       (ssid_half is the half to show in bold: potr's sessionIdHalf flag is True, "second", on
+       the side that received the Reveal Signature, as in libotr.)
   extra_symkey {peer, use, usedata: hex} -> {key: hex64, wire, events}
   smp_start {peer, secret, question?} / smp_respond {peer, secret} / smp_abort {peer}
        -> {wire, events}   (secrets and questions are UTF-8 text)
@@ -292,6 +294,8 @@ class Peer:
             'ssid_half': 'none' if crypto.sessionId is None
                          else ('second' if crypto.sessionIdHalf else 'first'),
             'smp_in_progress': smp is not None and smp.state != 1,
+            'our_keyid': crypto.ourKeyid,
+            'their_keyid': crypto.theirKeyid,
             'trust': ctx.getTrust(their) if their is not None else None,
         }
 
