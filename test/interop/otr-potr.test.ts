@@ -144,6 +144,52 @@ describe('interop: our OTR vs python-potr 1.0.2 (OTR v2)', function () {
           });
         }
 
+        if (versions === 'default') {
+          it('a whitespace-tagged plaintext starts the AKE (v2 tag); the text itself shows as plaintext', async () => {
+            const ours = await OurEndpoint.create(OURS, POTR, { versions });
+            live.push(ours);
+            const potr = await PotrEndpoint.create({ account: POTR, policy: 'v2,whitespace' }, OURS);
+            live.push(potr);
+            const [s, o]: [OtrEndpoint, OtrEndpoint] = oursStarts ? [ours, potr] : [potr, ours];
+            const tagged = await s.send('hello, plain');
+            expect(tagged).to.have.length(1);
+            // the text, the tag base, then 8-character version tags among which v2's (ours adds v3's)
+            const base = ' \t  \t\t\t\t \t \t \t  ';
+            const wire = tagged[0] ?? '';
+            expect(wire.startsWith(`hello, plain${base}`)).to.equal(true);
+            const tags = wire.slice(`hello, plain${base}`.length).match(/.{8}/gs) ?? [];
+            expect(tags).to.include('  \t\t  \t ');
+            await pump(s, o, tagged);
+            expect(o.shown).to.deep.equal([{ text: 'hello, plain', encrypted: false }]);
+            expect(await ours.state()).to.equal('encrypted');
+            expect(await potr.state()).to.equal('encrypted');
+            expect(await ours.protocolVersion()).to.equal(2);
+          });
+
+          it('potr loses its session: our next data message gets its OTR error, which restarts the AKE (ERROR_START_AKE)', async () => {
+            const { ours, potr } = await encrypted();
+            await pump(ours, potr, await ours.send('while both know the session'));
+            await potr.close();
+            // the same account and key in a fresh process: potr is in plaintext
+            const potr2 = await PotrEndpoint.create({ account: POTR, policy: 'v2' }, OURS);
+            live.push(potr2);
+            expect(potr2.fingerprint).to.equal(potr.fingerprint);
+            const lost = await ours.send('lost message');
+            const answer = await potr2.receive(lost[0] ?? '');
+            expect(answer[0]).to.match(/^\?OTR Error:/);
+            expect(potr2.events.filter((e) => e.type === 'msg').map((e) => (e.type === 'msg' ? e.event : ''))).to.deep.equal([
+              'rcvdmsg_not_in_private',
+            ]);
+            await pump(potr2, ours, answer);
+            expect(ours.events.map((e) => e.kind)).to.include('peer-error-message');
+            expect(await ours.state()).to.equal('encrypted');
+            expect(await potr2.state()).to.equal('encrypted');
+            expect(await ours.theirFingerprint()).to.equal(potr2.fingerprint);
+            await pump(ours, potr2, await ours.send('again'));
+            expect(encryptedTexts(potr2)).to.deep.equal(['again']);
+          });
+        }
+
         const perDirection = versions === 'default' ? 1000 : 200;
         it(`${perDirection} data messages each way, interleaved and crossing, arrive intact and in order (keys rotate)`, async () => {
           const { ours, potr } = await encrypted();
