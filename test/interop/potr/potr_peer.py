@@ -60,6 +60,8 @@ import struct
 import sys
 import traceback
 
+sys.dont_write_bytecode = True  # no __pycache__ for potr_compat in the source tree
+
 import potr
 from potr import crypt, proto
 from potr.compatcrypto import common as pk_common
