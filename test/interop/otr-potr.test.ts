@@ -341,29 +341,33 @@ describe('interop: our OTR vs python-potr 1.0.2 (OTR v2)', function () {
             expect(encryptedTexts(potr).at(-1)).to.equal('after a failed smp');
           });
 
-          it('with a question: the responder sees it, then success', async () => {
-            const { s, o } = await encrypted();
-            await run(s, o, 'blue', 'blue', 'Favourite colour? ✓');
-            expect(s.smp.result).to.equal('success');
-            expect(o.smp.result).to.equal('success');
-          });
+          // SMP itself does not depend on the protocol version: the question and abort cases
+          // run once per direction, with our default policy
+          if (versions === 'default') {
+            it('with a question: the responder sees it, then success', async () => {
+              const { s, o } = await encrypted();
+              await run(s, o, 'blue', 'blue', 'Favourite colour? ✓');
+              expect(s.smp.result).to.equal('success');
+              expect(o.smp.result).to.equal('success');
+            });
 
-          it('abort mid-way, then a new run succeeds', async () => {
-            const { ours, potr, s, o } = await encrypted();
-            s.resetSmp();
-            o.resetSmp();
-            await pump(s, o, await s.smpStart('first secret'));
-            expect(o.smp.asked).to.equal(true);
-            await pump(o, s, await o.smpAbort());
-            expect(s.smp.result, `${s.label} saw the abort`).to.equal('abort');
-            expect((await potr.peer.status(OURS)).smp_in_progress).to.equal(false);
-            await run(s, o, 'second secret', 'second secret');
-            expect(s.smp.result).to.equal('success');
-            expect(o.smp.result).to.equal('success');
-            await pump(s, o, await s.send('after smp'));
-            expect(encryptedTexts(o).at(-1)).to.equal('after smp');
-            expect(await ours.state()).to.equal('encrypted');
-          });
+            it('abort mid-way, then a new run succeeds', async () => {
+              const { ours, potr, s, o } = await encrypted();
+              s.resetSmp();
+              o.resetSmp();
+              await pump(s, o, await s.smpStart('first secret'));
+              expect(o.smp.asked).to.equal(true);
+              await pump(o, s, await o.smpAbort());
+              expect(s.smp.result, `${s.label} saw the abort`).to.equal('abort');
+              expect((await potr.peer.status(OURS)).smp_in_progress).to.equal(false);
+              await run(s, o, 'second secret', 'second secret');
+              expect(s.smp.result).to.equal('success');
+              expect(o.smp.result).to.equal('success');
+              await pump(s, o, await s.send('after smp'));
+              expect(encryptedTexts(o).at(-1)).to.equal('after smp');
+              expect(await ours.state()).to.equal('encrypted');
+            });
+          }
         });
       });
     }
