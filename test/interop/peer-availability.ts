@@ -83,3 +83,18 @@ export function probeOtrjs(): PeerProbe {
     return { available: false, reason: 'npm package "otr" cannot be resolved' };
   }
 }
+
+/** Debian's python3-potr 1.0.2 (OTR v2 only), run on python3-pycryptodome by test/interop/potr/. */
+export const POTR_PEER: PeerDescription = {
+  name: 'python-potr 1.0.2 (OTR v2, Python)',
+  install: 'apt-get install -y python3-potr python3-pycryptodome (Debian packages)',
+};
+
+/** Probes that Debian's /usr/bin/python3 imports potr and pycryptodome's AES and DSA. */
+export function probePotr(): PeerProbe {
+  if (!existsSync('/usr/bin/python3')) return { available: false, reason: '/usr/bin/python3 not found' };
+  if (!commandWorks('/usr/bin/python3', ['-c', 'import potr, potr.crypt, Cryptodome.Cipher.AES, Cryptodome.PublicKey.DSA'])) {
+    return { available: false, reason: '/usr/bin/python3 cannot import potr and Cryptodome (python3-potr, python3-pycryptodome)' };
+  }
+  return { available: true };
+}
