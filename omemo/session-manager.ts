@@ -283,7 +283,7 @@ export class OmemoSessionManager {
     return formatFingerprint(this.#identity.montgomeryPublicKey, style);
   }
 
-  /** `xmpp:<own jid>?omemo-sid-<id>=<hex>` for a QR code (plus the given other own devices). */
+  /** `xmpp:<own jid>?omemo-sid-<id>=<hex>` for a QR code of this device (Conversations / Gajim / Dino form). */
   ownFingerprintUri(): string {
     return fingerprintUri(this.#ownJid, [{ deviceId: this.#deviceId, fingerprint: this.#identity.montgomeryPublicKey }]);
   }
@@ -442,9 +442,8 @@ export class OmemoSessionManager {
   /**
    * Encrypts `plaintext` (0.3: the body text bytes; omemo:2: the serialized SCE envelope) for
    * every device in the stored device lists of `jids` and our own other devices, as trust allows.
-   * Builds sessions from stored bundles where needed. StateError `omemo.no-recipients` when no
-   * device at all could be encrypted to (see `skipped` on the error's cause... use
-   * {@link encryptionPlan} to inspect first).
+   * Builds sessions from stored bundles where needed; devices that cannot be used are listed in
+   * `skipped`. StateError `omemo.no-recipients` when no device at all could be encrypted to.
    */
   encrypt(version: OmemoVersion, jids: readonly string[], plaintext: Uint8Array): Promise<EncryptResult> {
     checkVersion(version);
@@ -515,8 +514,11 @@ export class OmemoSessionManager {
    * VerificationError (MAC, signature, payload tag), NoSessionError, UnknownPreKeyError,
    * UntrustedDeviceError, NotForThisDeviceError, StateError `omemo.ratchet-duplicate` /
    * `omemo.ratchet-too-far-ahead`. Nothing is stored unless the message decrypts completely.
-   * For 0.3, a message without usable session triggers one automatic repair per device (an
-   * empty key-exchange message left in {@link drainOutgoing}).
+   * For 0.3, a message from a device we have no session with (NoSessionError, or a key exchange
+   * naming a prekey we no longer hold) triggers one automatic repair per device and run: a fresh
+   * session from the stored bundle and an empty key-exchange message left in {@link drainOutgoing}.
+   * A device with a working session is never repaired automatically (a forged message must not
+   * replace it).
    */
   decrypt(senderJid: string, encrypted: XmlElement | string): Promise<DecryptResult> {
     checkJid(senderJid, 'decrypt');
@@ -641,7 +643,8 @@ export class OmemoSessionManager {
   /** 0.3 automatic repair: a fresh session from the stored bundle and an empty key-exchange message, once per device and run. */
   async #repair(jid: string, deviceId: number): Promise<void> {
     const id = sessionKey('0.3', jid, deviceId);
-    if (this.#repaired.has(id)) return;
+    // Only when no session exists at all: a forged message must not be able to replace a working session.
+    if (this.#repaired.has(id) || (await this.#loadSession('0.3', jid, deviceId)) !== undefined) return;
     this.#repaired.add(id);
     const device = await this.#loadDevice(jid, deviceId);
     if (device !== undefined && device.trust.state === 'distrusted') return;
