@@ -60,6 +60,9 @@ import type { XmlElement } from './xml-element.js';
 
 export type { OmemoEvent, OutgoingMessage, OutgoingReason } from './manager-events.js';
 
+/** Bound on the devices repaired automatically in one run (memory stays bounded under hostile input). */
+const MAX_REPAIRS_PER_RUN = 10_000;
+
 /** Heartbeat threshold: python-omemo's STALENESS_MAGIC_NUMBER (XEP-0384 section 4.5 "~53"). */
 export const DEFAULT_HEARTBEAT_THRESHOLD = 53;
 
@@ -628,7 +631,7 @@ export class OmemoSessionManager {
     const verified = (await this.#devicesOf(senderJid)).some((r) => r.trust.state === 'verified');
     const trust = record === undefined ? 'undecided' : effectiveTrust(this.#policy, record.trust, verified);
     const toSend: OutgoingMessage[] = [];
-    if (sendingChainLength(session.ratchet) === 0) {
+    if (!duplicate && sendingChainLength(session.ratchet) === 0) {
       const reason: OutgoingReason | undefined = kex !== undefined && session.initiation === 'passive'
         ? 'key-exchange-completion'
         : receivingChainLength(session.ratchet) > this.#heartbeatThreshold ? 'heartbeat' : undefined;
@@ -645,6 +648,8 @@ export class OmemoSessionManager {
     const id = sessionKey('0.3', jid, deviceId);
     // Only when no session exists at all: a forged message must not be able to replace a working session.
     if (this.#repaired.has(id) || (await this.#loadSession('0.3', jid, deviceId)) !== undefined) return;
+    if ((await this.#loadBundle('0.3', jid, deviceId)) === undefined) return;
+    if (this.#repaired.size >= MAX_REPAIRS_PER_RUN) return;
     this.#repaired.add(id);
     const device = await this.#loadDevice(jid, deviceId);
     if (device !== undefined && device.trust.state === 'distrusted') return;
@@ -815,18 +820,20 @@ export class OmemoSessionManager {
     const k = sessionKey(version, jid, deviceId);
     if (this.#sessions.has(k)) return this.#sessions.get(k) ?? undefined;
     const text = await this.#store.get(this.#key('session', version, jid, deviceId));
-    const record = text === undefined ? null : parseSessionRecord(parseJsonDocument(text));
+    if (text === undefined) return undefined; // misses are not cached: hostile ids must not grow memory
+    const record = parseSessionRecord(parseJsonDocument(text));
     this.#sessions.set(k, record);
-    return record ?? undefined;
+    return record;
   }
 
   async #loadDevice(jid: string, deviceId: number): Promise<DeviceRecord | undefined> {
     const k = `${jid}|${deviceId}`;
     if (this.#devices.has(k)) return this.#devices.get(k) ?? undefined;
     const text = await this.#store.get(this.#key('device', jid, deviceId));
-    const record = text === undefined ? null : parseDeviceRecord(parseJsonDocument(text));
+    if (text === undefined) return undefined;
+    const record = parseDeviceRecord(parseJsonDocument(text));
     this.#devices.set(k, record);
-    return record ?? undefined;
+    return record;
   }
 
   async #devicesOf(jid: string): Promise<DeviceRecord[]> {
@@ -855,9 +862,10 @@ export class OmemoSessionManager {
     const k = sessionKey(version, jid, deviceId);
     if (this.#bundles.has(k)) return this.#bundles.get(k) ?? undefined;
     const text = await this.#store.get(this.#key('bundle', version, jid, deviceId));
-    const bundle = text === undefined ? null : parseBundle(parseJsonDocument(text));
+    if (text === undefined) return undefined;
+    const bundle = parseBundle(parseJsonDocument(text));
     this.#bundles.set(k, bundle);
-    return bundle ?? undefined;
+    return bundle;
   }
 
   /** Runs `fn`, reporting anything but a ProtocolError as MalformedMessageError (hostile input never throws untyped). */
