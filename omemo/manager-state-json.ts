@@ -31,11 +31,11 @@ export const MANAGER_STATE_VERSION = 1;
 
 /** Registered migrations per document kind (none yet: version 1 is the first). */
 export const MANAGER_STATE_MIGRATIONS: Readonly<Record<DocumentKind, Readonly<Record<number, StateMigration>>>> = Object.freeze({
-  own: {}, preKeys: {}, session: {}, device: {}, deviceList: {}, bundle: {},
+  own: {}, preKeys: {}, session: {}, device: {}, deviceList: {}, bundle: {}, republish: {},
 });
 
 /** The kinds of stored document. */
-export type DocumentKind = 'own' | 'preKeys' | 'session' | 'device' | 'deviceList' | 'bundle';
+export type DocumentKind = 'own' | 'preKeys' | 'session' | 'device' | 'deviceList' | 'bundle' | 'republish';
 
 /** Most prekeys / device ids accepted from storage. */
 const MAX_ENTRIES = 10_000;
@@ -311,4 +311,18 @@ export function parseBundle(json: unknown): NormalizedBundle {
       return { id: int(p.id, 'preKeys.id', 0, MAX_PRE_KEY_ID), key: bytes(p.key, 'preKeys.key', 32) };
     }),
   };
+}
+
+// ---------------------------------------------------------------- republish signal
+
+/** Writes the set of versions whose bundle awaits publication. */
+export function serializeRepublish(versions: readonly OmemoVersion[]): Record<string, unknown> {
+  return { version: 1, versions: [...versions] };
+}
+
+/** Reads {@link serializeRepublish} output. */
+export function parseRepublish(json: unknown): OmemoVersion[] {
+  const doc = migrateDocument('republish', json);
+  if (!Array.isArray(doc.versions) || doc.versions.length > 2) fail('versions');
+  return (doc.versions as unknown[]).map(version);
 }

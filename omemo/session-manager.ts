@@ -35,8 +35,8 @@ import { fingerprintOf, fingerprintUri, formatFingerprint } from './fingerprint.
 import type { FingerprintStyle, OmemoVersion } from './fingerprint.js';
 import type { OmemoEvent, OutgoingMessage, OutgoingReason } from './manager-events.js';
 import {
-  parseBundle, parseDeviceList, parseDeviceRecord, parseJsonDocument, parseOwnDevice, parseOwnPreKeys, parseSessionRecord,
-  serializeBundle, serializeDeviceList, serializeDeviceRecord, serializeOwnDevice, serializeOwnPreKeys, serializeSessionRecord,
+  parseBundle, parseDeviceList, parseDeviceRecord, parseJsonDocument, parseOwnDevice, parseOwnPreKeys, parseRepublish, parseSessionRecord,
+  serializeBundle, serializeDeviceList, serializeDeviceRecord, serializeOwnDevice, serializeOwnPreKeys, serializeRepublish, serializeSessionRecord,
 } from './manager-state-json.js';
 import type { DeviceRecord } from './manager-state-json.js';
 import {
@@ -245,14 +245,18 @@ export class OmemoSessionManager {
       manager = new OmemoSessionManager(options, own.deviceId, own.identity);
       for (const version of VERSIONS) {
         const text = await options.store.get(`${prefix}/prekeys/${version}`);
-        const state = text === undefined
-          ? createOwnPreKeyState(version, own.identity, random, now, preKeyCount)
-          : parseOwnPreKeys(parseJsonDocument(text));
+        let state: OwnPreKeyState;
+        if (text === undefined) {
+          state = createOwnPreKeyState(version, own.identity, random, now, preKeyCount);
+          await options.store.set(`${prefix}/prekeys/${version}`, JSON.stringify(serializeOwnPreKeys(state)));
+          manager.#republish.add(version);
+        } else {
+          state = parseOwnPreKeys(parseJsonDocument(text));
+        }
         manager.#preKeys.set(version, state);
-        if (text === undefined) manager.#republish.add(version);
       }
       const republish = await options.store.get(`${prefix}/republish`);
-      if (republish !== undefined) for (const v of parseDeviceList(parseJsonDocument(republish))) manager.#republish.add(v === 3 ? '0.3' : '2');
+      if (republish !== undefined) for (const v of parseRepublish(parseJsonDocument(republish))) manager.#republish.add(v);
     }
     await manager.maintain();
     return manager;
@@ -803,7 +807,7 @@ export class OmemoSessionManager {
   }
 
   async #saveRepublish(): Promise<void> {
-    await this.#store.set(`${this.#prefix}/republish`, JSON.stringify(serializeDeviceList(this.republishNeeded().map((v) => (v === '0.3' ? 3 : 2)))));
+    await this.#store.set(`${this.#prefix}/republish`, JSON.stringify(serializeRepublish(this.republishNeeded())));
   }
 
   #key(kind: string, ...parts: (string | number)[]): string {

@@ -32,7 +32,6 @@ for (const version of ['0.3', '2'] as const) {
       expect(b.republishNeeded()).to.deep.equal([]);
       await learn(version, a, [b]);
       await learn(version, b, [a]);
-      const staleBundle = b.bundleElement(version);
       const before = b.bundle(version).preKeys.map((p) => p.id);
       const m = await a.encrypt(version, [BOB], text('uses a prekey'));
       const d = await b.decrypt(ALICE, m.element);
@@ -52,7 +51,6 @@ for (const version of ['0.3', '2'] as const) {
       const err = await rejects(b.decrypt(CAROL, attempt.element));
       expect(err).to.be.instanceOf(UnknownPreKeyError);
       expect((err as UnknownPreKeyError).code).to.equal('omemo.unknown-pre-key');
-      void staleBundle;
       await b.markPublished(version);
       expect(b.republishNeeded()).to.deep.equal([]);
     });
@@ -218,6 +216,19 @@ describe('OmemoSessionManager storage', () => {
     const pre = (await store.keys()).find((k) => k.endsWith('/prekeys/2')) as string;
     await store.set(pre, ((await store.get(pre)) as string).replace(/"privateKey":"[^"]+"/, '"privateKey":"AAAA"'));
     expect(await rejects(OmemoSessionManager.open({ store, ownJid: ALICE }))).to.be.instanceOf(StorageError);
+  });
+
+  it('keeps the republish signal and regenerated prekeys across restarts', async () => {
+    const { manager, store } = await device(ALICE, 'st-r');
+    await manager.markPublished('2');
+    const reopened = await OmemoSessionManager.open({ store, ownJid: ALICE, preKeyCount: 20 });
+    expect(reopened.republishNeeded()).to.deep.equal(['0.3']);
+    const pre = (await store.keys()).find((k) => k.endsWith('/prekeys/2')) as string;
+    await store.delete(pre);
+    const regenerated = await OmemoSessionManager.open({ store, ownJid: ALICE, preKeyCount: 20 });
+    expect(regenerated.republishNeeded()).to.deep.equal(['0.3', '2']);
+    const again = await OmemoSessionManager.open({ store, ownJid: ALICE, preKeyCount: 20 });
+    expect(serializeXml(again.bundleElement('2')) === serializeXml(regenerated.bundleElement('2')), 'regenerated prekeys were stored').to.equal(true);
   });
 
   it('runs registered migrations on load', async () => {
