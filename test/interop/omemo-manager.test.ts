@@ -120,9 +120,13 @@ for (const version of ['0.3', '2'] as const) {
       expect((refused as VerificationError).code).to.equal('omemo.bundle-bad-signature');
       await learnPeers(version, a, [bob]);
 
-      // Our bundle with a tampered signature: python refuses to build a session from it.
+      // python-x3dh verifies the signatures of our bundles, and refuses a tampered one: it will
+      // not build a session from it.
       const c = (await ourDevice(CAROL)).manager;
       const badOurs = mutateElement(c.bundleElement(version), version === '0.3' ? 'signedPreKeySignature' : 'spks', flipLastBit);
+      expect(await bob.verifyBundle(ns, serializeXml(a.bundleElement(version)))).to.equal(true);
+      expect(await bob.verifyBundle(ns, serializeXml(c.bundleElement(version)))).to.equal(true);
+      expect(await bob.verifyBundle(ns, serializeXml(badOurs))).to.equal(false);
       await publishOurs(version, [c], bob);
       await bob.pepBundle(ns, CAROL, c.deviceId, serializeXml(badOurs));
       let pythonRefused = false;
@@ -131,7 +135,7 @@ for (const version of ['0.3', '2'] as const) {
       } catch (error) {
         pythonRefused = error instanceof PythonPeerError;
       }
-      expect(pythonRefused, 'python refuses a bundle whose signature does not verify').to.equal(true);
+      expect(pythonRefused, 'python refuses to encrypt to a device whose bundle signature does not verify').to.equal(true);
 
       // 1. us -> python, key exchange attached; python answers with an empty message and republishes.
       await publishOurs(version, [a], bob);

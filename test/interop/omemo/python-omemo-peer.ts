@@ -211,6 +211,11 @@ export class PythonOmemoPeer {
     return this.call({ op: 'dump_bundle', ns, xml });
   }
 
+  /** python-x3dh's signed-prekey signature check on a bundle (as python's etree parser reads it). */
+  async verifyBundle(ns: OmemoNamespace, xml: string): Promise<boolean> {
+    return (await this.call<PeerResponseBase & { valid: boolean }>({ op: 'verify_bundle', ns, xml })).valid;
+  }
+
   /** python's parse of a device list: id -> label. */
   parseDeviceList(ns: OmemoNamespace, xml: string): Promise<PeerResponseBase & { devices: Record<string, string | null> }> {
     return this.call({ op: 'parse_devicelist', ns, xml });
