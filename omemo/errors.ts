@@ -53,3 +53,20 @@ export class IdentityMismatchError extends StateError {
     super('omemo.identity-mismatch', 'The identity key differs from the one recorded for this device');
   }
 }
+
+/** Why a device was left out of an encryption (see OmemoSessionManager.encrypt). */
+export interface SkippedDeviceInfo {
+  readonly jid: string;
+  readonly deviceId: number;
+  readonly reason: 'untrusted' | 'no-bundle' | 'bad-bundle';
+}
+
+/** Not a single device of the recipients could be encrypted to; `skipped` says why for each. */
+export class NoRecipientsError extends StateError {
+  readonly skipped: readonly SkippedDeviceInfo[];
+
+  constructor(skipped: readonly SkippedDeviceInfo[]) {
+    super('omemo.no-recipients', 'No device of the recipients can be encrypted to');
+    this.skipped = skipped;
+  }
+}

@@ -12,7 +12,7 @@ export {
 export type { OmemoEvent, OutgoingMessage, OutgoingReason } from './manager-events.js';
 export {
   NoSessionError, UnknownDeviceError, UntrustedDeviceError, NotForThisDeviceError, UnknownPreKeyError, OwnDeviceMessageError,
-  IdentityMismatchError,
+  IdentityMismatchError, NoRecipientsError, type SkippedDeviceInfo,
 } from './errors.js';
 export {
   fingerprintOf, formatFingerprint, fingerprintUri, parseFingerprintUri,

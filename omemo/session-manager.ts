@@ -28,11 +28,12 @@ import type { KeyValueStore } from '../lib/core/store/store.js';
 import { X25519PrivateKey, X25519PublicKey } from './crypto/curve25519.js';
 import { IdentityKeyPair } from './crypto/identity-key.js';
 import {
-  IdentityMismatchError, NoSessionError, NotForThisDeviceError, OwnDeviceMessageError, UnknownDeviceError, UnknownPreKeyError,
+  IdentityMismatchError, NoRecipientsError, NoSessionError, NotForThisDeviceError, OwnDeviceMessageError, UnknownDeviceError, UnknownPreKeyError,
   UntrustedDeviceError,
 } from './errors.js';
 import { fingerprintOf, fingerprintUri, formatFingerprint } from './fingerprint.js';
 import type { FingerprintStyle, OmemoVersion } from './fingerprint.js';
+import type { SkippedDeviceInfo } from './errors.js';
 import type { OmemoEvent, OutgoingMessage, OutgoingReason } from './manager-events.js';
 import {
   parseBundle, parseDeviceList, parseDeviceRecord, parseJsonDocument, parseOwnDevice, parseOwnPreKeys, parseRepublish, parseSessionRecord,
@@ -88,13 +89,11 @@ export interface OmemoSessionManagerOptions {
   readonly storePrefix?: string;
 }
 
-/** A device that could not be encrypted to, and why. */
-export interface SkippedDevice {
-  readonly jid: string;
-  readonly deviceId: number;
-  /** 'untrusted': trust forbids it; 'no-bundle': no session and no bundle known; 'bad-bundle': X3DH refused the bundle. */
-  readonly reason: 'untrusted' | 'no-bundle' | 'bad-bundle';
-}
+/**
+ * A device that could not be encrypted to, and why: 'untrusted' (trust forbids it), 'no-bundle'
+ * (no session and no bundle known: fetch it and call processBundle), 'bad-bundle' (X3DH refused it).
+ */
+export type SkippedDevice = SkippedDeviceInfo;
 
 /** Result of {@link OmemoSessionManager.encrypt}. */
 export interface EncryptResult {
@@ -450,7 +449,8 @@ export class OmemoSessionManager {
    * Encrypts `plaintext` (0.3: the body text bytes; omemo:2: the serialized SCE envelope) for
    * every device in the stored device lists of `jids` and our own other devices, as trust allows.
    * Builds sessions from stored bundles where needed; devices that cannot be used are listed in
-   * `skipped`. StateError `omemo.no-recipients` when no device at all could be encrypted to.
+   * `skipped`. {@link NoRecipientsError} (`omemo.no-recipients`, with `skipped`) when no device at
+   * all could be encrypted to.
    */
   encrypt(version: OmemoVersion, jids: readonly string[], plaintext: Uint8Array): Promise<EncryptResult> {
     checkVersion(version);
@@ -473,7 +473,7 @@ export class OmemoSessionManager {
       const built = await this.#encryptKeys(pending, backend, targets, payload.keyMaterial, true);
       payload.keyMaterial.fill(0);
       if (built.keys.length === 0) {
-        throw new StateError('omemo.no-recipients', 'No device of the recipients can be encrypted to');
+        throw new NoRecipientsError(built.skipped);
       }
       const { data, element } = backend.encodeEncrypted(this.#deviceId, built.keys, payload);
       await this.#commit(pending);

@@ -4,7 +4,7 @@ import { ProtocolError, StateError, StorageError } from '../../../lib/core/error
 import { migrateDocument } from '../../../omemo/manager-state-json.js';
 import { serializeXml } from '../../../omemo/xml-codec.js';
 import {
-  IdentityMismatchError, NoSessionError, UnknownDeviceError, UnknownPreKeyError, UntrustedDeviceError,
+  IdentityMismatchError, NoRecipientsError, NoSessionError, UnknownDeviceError, UnknownPreKeyError, UntrustedDeviceError,
 } from '../../../omemo/errors.js';
 import { parseFingerprintUri } from '../../../omemo/fingerprint.js';
 import { OmemoSessionManager } from '../../../omemo/session-manager.js';
@@ -151,8 +151,9 @@ for (const version of ['0.3', '2'] as const) {
       await learn(version, b, [a]);
       expect((await a.devices(BOB)).map((d) => d.trust)).to.deep.equal(['undecided']);
       const none = await rejects(a.encrypt(version, [BOB], text('nobody')));
-      expect(none).to.be.instanceOf(StateError);
-      expect((none as StateError).code).to.equal('omemo.no-recipients');
+      expect(none).to.be.instanceOf(NoRecipientsError);
+      expect((none as NoRecipientsError).code).to.equal('omemo.no-recipients');
+      expect((none as NoRecipientsError).skipped).to.deep.equal([{ jid: BOB, deviceId: b.deviceId, reason: 'untrusted' }]);
       // Messages from an undecided device are decrypted and flagged.
       const fromB = await b.encrypt(version, [ALICE], text('from undecided'));
       const d = await a.decrypt(BOB, fromB.element);
