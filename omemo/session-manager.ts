@@ -758,8 +758,8 @@ export class OmemoSessionManager {
   async #recordIdentity(pending: Pending, version: OmemoVersion, jid: string, deviceId: number, identityKey: Uint8Array, fromKeyExchange: boolean): Promise<void> {
     const fingerprint = this.#typed(() => fingerprintOf(version, identityKey));
     const existing = pending.devices.get(`${jid}|${deviceId}`) ?? await this.#loadDevice(jid, deviceId);
-    const others = (await this.#devicesOf(jid)).filter((r) => r.deviceId !== deviceId);
-    const verified = others.some((r) => r.trust.state === 'verified');
+    // A verified device that now shows another identity counts too: the new key is not blindly trusted.
+    const verified = (await this.#devicesOf(jid)).some((r) => r.trust.state === 'verified');
     if (existing !== undefined && constantTimeEqual(existing.fingerprint, fingerprint)) {
       if (existing.identityKeys[version] === undefined) {
         pending.devices.set(`${jid}|${deviceId}`, { ...existing, identityKeys: { ...existing.identityKeys, [version]: Uint8Array.from(identityKey) } });

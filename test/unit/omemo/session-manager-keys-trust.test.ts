@@ -181,7 +181,8 @@ for (const version of ['0.3', '2'] as const) {
       expect(uri.jid).to.equal(BOB);
       expect(await a.verifyFromUri(BOB, uri.devices)).to.deep.equal([b.deviceId]);
       expect((await a.devices(BOB))[0]?.trust).to.equal('verified');
-      // The device id reappears with another identity (bundle): new fingerprint, sessions dropped, not trusted.
+      // The verified device id reappears with another identity (bundle): new fingerprint, sessions
+      // dropped, and not trusted blindly (the contact had a verified device: this one).
       await a.updateDeviceList(version, BOB, [b.deviceId]);
       await a.encrypt(version, [BOB], text('session'));
       const { manager: impostor } = await device(BOB, `fp-x-${version}`);
@@ -191,7 +192,8 @@ for (const version of ['0.3', '2'] as const) {
       const [now] = await a.devices(BOB);
       expect(now?.fingerprint).to.deep.equal(impostor.ownFingerprint);
       expect(now?.sessions).to.deep.equal([]);
-      expect(now?.trust).to.equal('trusted');
+      expect(now?.trust).to.equal('undecided');
+      expect(changed.events[0]).to.deep.include({ kind: 'identity-changed', trust: 'undecided' });
       // A key exchange from that device id with yet another identity: refused, typed.
       const { manager: other } = await device(BOB, `fp-y-${version}`);
       await learn(version, other, [a]);
