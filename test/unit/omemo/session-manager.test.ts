@@ -94,6 +94,18 @@ for (const version of ['0.3', '2'] as const) {
       expect(got).to.deep.equal(['m9', 'm6', 'm1', 'm7', 'm4', 'm2', 'm8', 'm3', 'm5']);
     });
 
+    it('concurrent calls are serialized: parallel decrypts and encrypts all succeed', async () => {
+      const a = (await device(ALICE, `a9-${version}`)).manager;
+      const b = (await device(BOB, `b9-${version}`)).manager;
+      await learn(version, a, [b]);
+      await learn(version, b, [a]);
+      const sent = await Promise.all(Array.from({ length: 12 }, (_, i) => a.encrypt(version, [BOB], text(`p${i}`))));
+      const got = await Promise.all([...sent].reverse().map((m) => b.decrypt(ALICE, m.element)));
+      expect(got.map(plain).reverse()).to.deep.equal(sent.map((_, i) => `p${i}`));
+      const replies = await Promise.all([b.encrypt(version, [ALICE], text('r1')), b.encrypt(version, [ALICE], text('r2'))]);
+      expect((await Promise.all(replies.map((r) => a.decrypt(BOB, r.element)))).map(plain)).to.deep.equal(['r1', 'r2']);
+    });
+
     it('heartbeat: one empty message once a receiving chain passes 53 messages', async () => {
       const a = (await device(ALICE, `a4-${version}`)).manager;
       const b = (await device(BOB, `b4-${version}`)).manager;
