@@ -100,10 +100,13 @@ export function findPreKey(state: OwnPreKeyState, id: number): StoredKeyPair | u
   return state.preKeys.find((k) => k.id === id);
 }
 
-/** The state without prekey `id` (its private key bytes are zeroed). */
+/**
+ * The state without prekey `id`. The removed private key bytes are not zeroed here, since the
+ * caller's previous state still holds them until the new state is committed; once the store
+ * holds the new state, the key is gone from storage.
+ */
 export function removePreKey(state: OwnPreKeyState, id: number): OwnPreKeyState {
-  const removed = findPreKey(state, id);
-  if (removed === undefined) return state;
+  if (findPreKey(state, id) === undefined) return state;
   return { ...state, preKeys: state.preKeys.filter((k) => k.id !== id) };
 }
 
