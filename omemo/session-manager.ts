@@ -176,6 +176,8 @@ interface Pending {
   readonly preKeys: Map<OmemoVersion, OwnPreKeyState>;
   readonly republish: Set<OmemoVersion>;
   readonly events: OmemoEvent[];
+  /** Secrets to zero once the operation is committed (used one-time prekeys). */
+  readonly wipeAfterCommit: Uint8Array[];
 }
 
 /** See the module comment. Create with {@link OmemoSessionManager.open}. */
@@ -619,6 +621,7 @@ export class OmemoSessionManager {
       };
       pending.preKeys.set(version, refillPreKeys(removePreKey(preKeys, pk.id), this.#random, this.#preKeyCount));
       pending.republish.add(version);
+      pending.wipeAfterCommit.push(pk.privateKey);
       pending.events.push({ kind: 'pre-key-used', version, preKeyId: pk.id });
       pending.events.push({ kind: 'session-built', version, jid: senderJid, deviceId: e.sid, initiation: 'passive' });
     } else {
@@ -780,7 +783,7 @@ export class OmemoSessionManager {
   // ------------------------------------------------------------------ internals: storage
 
   #pending(): Pending {
-    return { sessions: new Map(), devices: new Map(), preKeys: new Map(), republish: new Set(), events: [] };
+    return { sessions: new Map(), devices: new Map(), preKeys: new Map(), republish: new Set(), events: [], wipeAfterCommit: [] };
   }
 
   /** Writes a finished operation's changes, then updates the caches. */
@@ -804,6 +807,7 @@ export class OmemoSessionManager {
       for (const v of pending.republish) this.#republish.add(v);
       await this.#saveRepublish();
     }
+    for (const secret of pending.wipeAfterCommit) secret.fill(0);
   }
 
   async #saveRepublish(): Promise<void> {
