@@ -38,6 +38,4 @@ export type OmemoEvent =
   /** A session was built. */
   | { readonly kind: 'session-built'; readonly version: OmemoVersion; readonly jid: string; readonly deviceId: number; readonly initiation: 'active' | 'passive' }
   /** A one-time prekey was used and deleted (and replaced): the bundle must be republished. */
-  | { readonly kind: 'pre-key-used'; readonly version: OmemoVersion; readonly preKeyId: number }
-  /** The signed prekey was rotated: the bundle must be republished. */
-  | { readonly kind: 'signed-pre-key-rotated'; readonly version: OmemoVersion; readonly signedPreKeyId: number };
+  | { readonly kind: 'pre-key-used'; readonly version: OmemoVersion; readonly preKeyId: number };
