@@ -32,6 +32,8 @@ Modes
         {"op":"payload_encrypt","ns":NS,"plaintext":B64} -> the backend's own payload encryption:
              {"key_material": key||tag (b64), "iv": b64|null (0.3 only), "payload": b64}
         {"op":"payload_decrypt","ns":NS,"key_material":B64,"iv":B64|null,"payload":B64} -> {"plaintext": b64}
+        {"op":"verify_bundle","ns":NS,"xml":X}          -> {"valid": bool}: python-x3dh's signed-prekey
+             signature check on the bundle as python parses it
         {"op":"export_private","ns":NS}              -> TEST ONLY: this throwaway peer's private X3DH keys, so
              the TypeScript stack can act as this device: {"identity": {"kind": "seed"|"priv", "key": b64},
              "signed_pre_key": {"id", "priv"}, "old_signed_pre_key": null|{...}, "pre_keys": {id: priv}}
@@ -386,6 +388,17 @@ def dump_bundle(ns: str, xml: str) -> Dict[str, Any]:
     return res
 
 
+def verify_bundle(ns: str, xml: str) -> bool:
+    """The signed-prekey signature check python-x3dh runs before an active key agreement
+    (BaseState.get_shared_secret_active), on a bundle as the backend's etree parser reads it."""
+    import x3dh
+    import xeddsa
+    b = ETREE[ns].parse_bundle(ET.fromstring(xml), "x@example", 1).bundle
+    mod = oldmemo.oldmemo if ns == NS_OLD else twomemo.twomemo
+    encoded = mod.StateImpl._encode_public_key(x3dh.IdentityKeyFormat.CURVE_25519, b.signed_pre_key)  # pylint: disable=protected-access
+    return bool(xeddsa.ed25519_verify(b.signed_pre_key_sig, b.identity_key, encoded))
+
+
 def export_private(sm: omemo.SessionManager, ns: str) -> Dict[str, Any]:
     """The peer's private X3DH material from its storage (python-x3dh's JSON: bytes as latin-1 strings)."""
     import xeddsa
@@ -510,6 +523,8 @@ async def serve(jid: str, state: Optional[str]) -> int:
                            if req["ns"] == NS_OLD else mod.ContentImpl(base64.b64decode(req["payload"])))
                 pt = await sm.peer_backends[req["ns"]].decrypt_plaintext(content, pkm)
                 res = {"ok": True, "plaintext": b64(pt)}
+            elif op == "verify_bundle":
+                res = {"ok": True, "valid": verify_bundle(req["ns"], req["xml"])}
             elif op == "export_private":
                 res = {"ok": True, **export_private(sm, req["ns"])}
             elif op == "pb_encode":

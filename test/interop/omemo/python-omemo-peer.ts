@@ -127,8 +127,9 @@ export class PythonOmemoPeer {
   #exited = false;
   #info: PeerInfo | undefined;
 
-  private constructor(readonly jid: string) {
-    this.#process = spawn(PYTHON, [PEER_SCRIPT, 'serve', '--jid', jid], { stdio: ['pipe', 'pipe', 'pipe'] });
+  private constructor(readonly jid: string, statePath?: string) {
+    const args = [PEER_SCRIPT, 'serve', '--jid', jid, ...(statePath === undefined ? [] : ['--state', statePath])];
+    this.#process = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#process.stderr.on('data', (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-8000);
     });
@@ -153,9 +154,13 @@ export class PythonOmemoPeer {
     });
   }
 
-  /** Spawns a peer for `jid` and waits for its greeting (its `info`). */
-  static async start(jid: string): Promise<PythonOmemoPeer> {
-    const peer = new PythonOmemoPeer(jid);
+  /**
+   * Spawns a peer for `jid` and waits for its greeting (its `info`). With `statePath`, the
+   * peer's python-omemo storage is mirrored to that JSON file, so a peer started again with the
+   * same path is the same device with the same sessions (a restart).
+   */
+  static async start(jid: string, options: { readonly statePath?: string } = {}): Promise<PythonOmemoPeer> {
+    const peer = new PythonOmemoPeer(jid, options.statePath);
     peer.#info = (await peer.#next()) as unknown as PeerInfo;
     return peer;
   }
@@ -204,6 +209,11 @@ export class PythonOmemoPeer {
   /** python's view of a bundle. */
   dumpBundle(ns: OmemoNamespace, xml: string): Promise<DumpedBundle> {
     return this.call({ op: 'dump_bundle', ns, xml });
+  }
+
+  /** python-x3dh's signed-prekey signature check on a bundle (as python's etree parser reads it). */
+  async verifyBundle(ns: OmemoNamespace, xml: string): Promise<boolean> {
+    return (await this.call<PeerResponseBase & { valid: boolean }>({ op: 'verify_bundle', ns, xml })).valid;
   }
 
   /** python's parse of a device list: id -> label. */
