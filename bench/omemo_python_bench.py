@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""
+python-omemo 1.0 (Debian: python3-omemo, python3-oldmemo, python3-twomemo over python3-x3dh,
+python3-doubleratchet, python3-xeddsa) timing the operations of `npm run bench`'s OMEMO half,
+for OMEMO 0.3 (oldmemo) and omemo:2 (twomemo), through the backends' own API: the layer a
+python-omemo SessionManager calls per message (X3DH, Double Ratchet, payload crypto, protobuf).
+
+    /usr/bin/python3 bench/omemo_python_bench.py SETUP_RUNS MESSAGES FANOUT_RUNS TRIALS
+
+Prints one JSON object on stdout: {"python_omemo": version, "v03": {...}, "v2": {...}} with
+medians in milliseconds per operation (x3dh_ms, encrypt100_ms, decrypt100_ms, fanout10_ms,
+fanout100_ms). Timing happens inside this process (time.perf_counter around the operations
+only): interpreter start-up, imports, key generation and the pipe are not measured.
+
+Operations (the same as bench/omemo-ours-bench.ts):
+  x3dh        build_session_active(bundle, key material) + KeyExchange/EncryptedKeyMaterial
+              serialization, then parsing them + build_session_passive
+  encrypt100  encrypt_plaintext(100 B) + encrypt_key_material + serialize, confirmed session
+  decrypt100  EncryptedKeyMaterial.parse + decrypt_key_material + decrypt_plaintext
+  fanoutN     one encrypt_plaintext + N x (encrypt_key_material + serialize)
+No XML (python-omemo's etree layer, with its XML-schema validation, is not timed; ours is).
+"""
+import asyncio
+import json
+import statistics
+import sys
+import time
+from typing import Any, Dict, List, Tuple
+
+import omemo
+from omemo.storage import Just, Maybe, Nothing
+from omemo.types import JSONType
+
+import oldmemo
+import oldmemo.oldmemo as old
+import twomemo
+import twomemo.twomemo as two
+
+ALICE, BOB = "alice@example.org", "bob@example.org"
+
+
+class MemStorage(omemo.Storage):
+    """python-omemo's key/value storage, in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: Dict[str, JSONType] = {}
+
+    async def _load(self, key: str) -> Maybe[JSONType]:
+        return Just(self.data[key]) if key in self.data else Nothing()
+
+    async def _store(self, key: str, value: JSONType) -> Any:
+        self.data[key] = value
+
+    async def _delete(self, key: str) -> Any:
+        self.data.pop(key, None)
+
+
+class Version:
+    """The per-version classes and wire steps."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.mod = old if name == "v03" else two
+
+    def backend(self) -> omemo.Backend:
+        return self.mod.Oldmemo(MemStorage()) if self.name == "v03" else self.mod.Twomemo(MemStorage())
+
+    def serialize_kex(self, session: Any, ekm: Any) -> bytes:
+        if self.name == "v03":
+            return session.key_exchange.serialize(ekm.serialize())[0]
+        return session.key_exchange.serialize(ekm.serialize())
+
+    def parse_kex(self, wire: bytes, sender_ik: bytes) -> Tuple[Any, Any]:
+        if self.name == "v03":
+            kex, message = self.mod.KeyExchangeImpl.parse(wire, bool((sender_ik[31] >> 7) & 1))
+        else:
+            kex, message = self.mod.KeyExchangeImpl.parse(wire)
+        return kex, self.mod.EncryptedKeyMaterialImpl.parse(message, ALICE, 1001)
+
+    def content(self, content: Any) -> Tuple[bytes, bytes]:
+        """The wire parts of a Content: (ciphertext, iv) -- iv empty for omemo:2."""
+        return content.ciphertext, (content.initialization_vector if self.name == "v03" else b"")
+
+    def make_content(self, ciphertext: bytes, iv: bytes) -> Any:
+        return self.mod.ContentImpl(ciphertext, iv) if self.name == "v03" else self.mod.ContentImpl(ciphertext)
+
+
+class Device:
+    def __init__(self, v: Version, jid: str, device_id: int) -> None:
+        self.v, self.jid, self.device_id = v, jid, device_id
+        self.backend = v.backend()
+
+    async def init(self) -> "Device":
+        # python-omemo's SessionManager keeps 100 one-time prekeys published (a fresh backend has none)
+        await self.backend.generate_pre_keys(100)
+        self.bundle = await self.backend.get_bundle(self.jid, self.device_id)
+        self.identity_key = self.bundle.identity_key
+        return self
+
+
+async def set_up(v: Version, alice: Device, bob: Device, pkm: Any) -> Tuple[Any, Any, Any]:
+    """Timed: active side builds and sends, passive side parses and builds."""
+    session_a, ekm = await alice.backend.build_session_active(bob.jid, bob.device_id, bob.bundle, pkm)
+    wire = v.serialize_kex(session_a, ekm)
+    kex, ekm_in = v.parse_kex(wire, alice.identity_key)
+    session_b, opened = await bob.backend.build_session_passive(alice.jid, alice.device_id, kex, ekm_in)
+    return session_a, session_b, opened
+
+
+async def encrypt(v: Version, sender: Device, sessions: List[Any], plaintext: bytes) -> Tuple[Tuple[bytes, bytes], List[bytes]]:
+    content, pkm = await sender.backend.encrypt_plaintext(plaintext)
+    keys = [(await sender.backend.encrypt_key_material(s, pkm)).serialize() for s in sessions]
+    return v.content(content), keys
+
+
+async def decrypt(v: Version, recipient: Device, session: Any, wire: Tuple[Tuple[bytes, bytes], bytes], sender: Device) -> bytes:
+    (ciphertext, iv), key = wire
+    ekm = v.mod.EncryptedKeyMaterialImpl.parse(key, recipient.jid, recipient.device_id)
+    pkm = await recipient.backend.decrypt_key_material(session, ekm)
+    return await recipient.backend.decrypt_plaintext(v.make_content(ciphertext, iv), pkm)
+
+
+async def establish(v: Version, alice: Device, bob: Device) -> Tuple[Any, Any]:
+    """Set up + one reply from bob (alice's sending chain then follows a DH ratchet step)."""
+    _c, pkm = await alice.backend.encrypt_plaintext(b"x" * 100)
+    session_a, session_b, _ = await set_up(v, alice, bob, pkm)
+    content, keys = await encrypt(v, bob, [session_b], b"ack")
+    if await decrypt(v, alice, session_a, (content, keys[0]), bob) != b"ack":
+        raise RuntimeError("python-omemo: reply did not decrypt")
+    return session_a, session_b
+
+
+async def bench_version(name: str, setup_runs: int, messages: int, fanout_runs: int, trials: int) -> Dict[str, float]:
+    v = Version(name)
+    alice = await Device(v, ALICE, 1001).init()
+    bob = await Device(v, BOB, 2001).init()
+
+    setup: List[float] = []
+    for i in range(setup_runs + 1):
+        _c, pkm = await alice.backend.encrypt_plaintext(b"x" * 100)
+        t0 = time.perf_counter()
+        _a, _b, opened = await set_up(v, alice, bob, pkm)
+        dt = time.perf_counter() - t0
+        if opened.key != pkm.key:
+            raise RuntimeError("python-omemo: first message did not open")
+        if i > 0:
+            setup.append(dt * 1000)
+
+    session_a, session_b = await establish(v, alice, bob)
+    message = b"a" * 100
+    enc: List[float] = []
+    batches: List[List[Any]] = []
+    for _ in range(trials):
+        batch = []
+        t0 = time.perf_counter()
+        for _ in range(messages):
+            content, keys = await encrypt(v, alice, [session_a], message)
+            batch.append((content, keys[0]))
+        enc.append((time.perf_counter() - t0) * 1000 / messages)
+        batches.append(batch)
+    dec: List[float] = []
+    for batch in batches:
+        last = b""
+        t0 = time.perf_counter()
+        for wire in batch:
+            last = await decrypt(v, bob, session_b, wire, alice)
+        dec.append((time.perf_counter() - t0) * 1000 / len(batch))
+        if last != message:
+            raise RuntimeError("python-omemo: decrypt mismatch")
+
+    async def fanout(n: int) -> float:
+        sessions = []
+        for i in range(n):
+            device = await Device(v, BOB, 3001 + i).init()
+            sessions.append((await establish(v, alice, device))[0])
+        times: List[float] = []
+        for r in range(fanout_runs + 1):
+            t0 = time.perf_counter()
+            _content, keys = await encrypt(v, alice, sessions, message)
+            dt = time.perf_counter() - t0
+            if len(keys) != n:
+                raise RuntimeError("python-omemo: fan-out incomplete")
+            if r > 0:
+                times.append(dt * 1000)
+        return statistics.median(times)
+
+    return {
+        "x3dh_ms": statistics.median(setup),
+        "encrypt100_ms": statistics.median(enc),
+        "decrypt100_ms": statistics.median(dec),
+        "fanout10_ms": await fanout(10),
+        "fanout100_ms": await fanout(100),
+    }
+
+
+async def main() -> None:
+    setup_runs, messages, fanout_runs, trials = (int(a) for a in sys.argv[1:5])
+    from importlib.metadata import version
+    out: Dict[str, Any] = {"python_omemo": version("OMEMO")}
+    for name in ("v03", "v2"):
+        out[name] = await bench_version(name, setup_runs, messages, fanout_runs, trials)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
