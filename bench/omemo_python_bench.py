@@ -15,26 +15,36 @@ only): interpreter start-up, imports, key generation and the pipe are not measur
 Operations (the same as bench/omemo-ours-bench.ts):
   x3dh        build_session_active(bundle, key material) + KeyExchange/EncryptedKeyMaterial
               serialization, then parsing them + build_session_passive
-  encrypt100  encrypt_plaintext(100 B) + encrypt_key_material + serialize, confirmed session
-  decrypt100  EncryptedKeyMaterial.parse + decrypt_key_material + decrypt_plaintext
-  fanoutN     one encrypt_plaintext + N x (encrypt_key_material + serialize)
-No XML (python-omemo's etree layer, with its XML-schema validation, is not timed; ours is).
+  encrypt100  encrypt_plaintext(100 B) + encrypt_key_material, confirmed session, then the
+              library's own `<encrypted>` serializer (oldmemo/twomemo.etree.serialize_message)
+              and ElementTree to a string
+  decrypt100  ElementTree from the string + the library's parse_message (which validates
+              against the XEP's XML schema) + decrypt_key_material + decrypt_plaintext
+  fanoutN     one encrypt_plaintext + N x encrypt_key_material + one serialized `<encrypted>`
+oldmemo's parse_message asks the session manager for the sender's identity key (0.3's wire
+format lacks its sign bit); a fixed directory answers that lookup here (a real session manager
+answers from storage, which costs more).
 """
 import asyncio
 import json
 import statistics
 import sys
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, FrozenSet, List, Tuple
 
 import omemo
 from omemo.storage import Just, Maybe, Nothing
 from omemo.types import JSONType
 
+import xml.etree.ElementTree as ET
+
 import oldmemo
+import oldmemo.etree
 import oldmemo.oldmemo as old
 import twomemo
+import twomemo.etree
 import twomemo.twomemo as two
+from omemo.types import DeviceInformation
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
 
@@ -56,12 +66,41 @@ class MemStorage(omemo.Storage):
         self.data.pop(key, None)
 
 
+class DeviceDirectory:
+    """Answers oldmemo.etree.parse_message's one question: the sending device's identity key."""
+
+    def __init__(self) -> None:
+        self.devices: Dict[str, List[DeviceInformation]] = {}
+
+    def add(self, namespace: str, jid: str, device_id: int, identity_key: bytes) -> None:
+        self.devices.setdefault(jid, []).append(DeviceInformation(
+            namespaces=frozenset({namespace}), active=frozenset({(namespace, True)}), bare_jid=jid,
+            device_id=device_id, identity_key=identity_key, trust_level_name="trusted", label=None))
+
+    async def get_device_information(self, bare_jid: str) -> FrozenSet[DeviceInformation]:
+        return frozenset(self.devices.get(bare_jid, []))
+
+
 class Version:
     """The per-version classes and wire steps."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.mod = old if name == "v03" else two
+        self.etree = oldmemo.etree if name == "v03" else twomemo.etree
+        self.namespace = self.mod.NAMESPACE
+        self.directory = DeviceDirectory()
+
+    def serialize(self, sender: "Device", content: Any, ekms: List[Any]) -> str:
+        message = omemo.Message(self.namespace, sender.jid, sender.device_id, content,
+                                frozenset((ekm, None) for ekm in ekms))
+        return ET.tostring(self.etree.serialize_message(message), encoding="unicode")
+
+    async def parse(self, xml: str, sender_jid: str, own_jid: str) -> omemo.Message:
+        element = ET.fromstring(xml)
+        if self.name == "v03":
+            return await self.etree.parse_message(element, sender_jid, own_jid, self.directory)
+        return self.etree.parse_message(element, sender_jid)
 
     def backend(self) -> omemo.Backend:
         return self.mod.Oldmemo(MemStorage()) if self.name == "v03" else self.mod.Twomemo(MemStorage())
@@ -78,12 +117,6 @@ class Version:
             kex, message = self.mod.KeyExchangeImpl.parse(wire)
         return kex, self.mod.EncryptedKeyMaterialImpl.parse(message, ALICE, 1001)
 
-    def content(self, content: Any) -> Tuple[bytes, bytes]:
-        """The wire parts of a Content: (ciphertext, iv) -- iv empty for omemo:2."""
-        return content.ciphertext, (content.initialization_vector if self.name == "v03" else b"")
-
-    def make_content(self, ciphertext: bytes, iv: bytes) -> Any:
-        return self.mod.ContentImpl(ciphertext, iv) if self.name == "v03" else self.mod.ContentImpl(ciphertext)
 
 
 class Device:
@@ -96,6 +129,7 @@ class Device:
         await self.backend.generate_pre_keys(100)
         self.bundle = await self.backend.get_bundle(self.jid, self.device_id)
         self.identity_key = self.bundle.identity_key
+        self.v.directory.add(self.v.namespace, self.jid, self.device_id, self.identity_key)
         return self
 
 
@@ -108,25 +142,27 @@ async def set_up(v: Version, alice: Device, bob: Device, pkm: Any) -> Tuple[Any,
     return session_a, session_b, opened
 
 
-async def encrypt(v: Version, sender: Device, sessions: List[Any], plaintext: bytes) -> Tuple[Tuple[bytes, bytes], List[bytes]]:
+async def encrypt(v: Version, sender: Device, sessions: List[Any], plaintext: bytes) -> str:
+    """payload + one ratchet message per session + the serialized `<encrypted>`."""
     content, pkm = await sender.backend.encrypt_plaintext(plaintext)
-    keys = [(await sender.backend.encrypt_key_material(s, pkm)).serialize() for s in sessions]
-    return v.content(content), keys
+    ekms = [await sender.backend.encrypt_key_material(s, pkm) for s in sessions]
+    return v.serialize(sender, content, ekms)
 
 
-async def decrypt(v: Version, recipient: Device, session: Any, wire: Tuple[Tuple[bytes, bytes], bytes], sender: Device) -> bytes:
-    (ciphertext, iv), key = wire
-    ekm = v.mod.EncryptedKeyMaterialImpl.parse(key, recipient.jid, recipient.device_id)
+async def decrypt(v: Version, recipient: Device, session: Any, xml: str, sender: Device) -> bytes:
+    """parse (schema-validated) + our key + ratchet + payload."""
+    message = await v.parse(xml, sender.jid, recipient.jid)
+    ekm = next(k for k, _kex in message.keys if k.device_id == recipient.device_id)
     pkm = await recipient.backend.decrypt_key_material(session, ekm)
-    return await recipient.backend.decrypt_plaintext(v.make_content(ciphertext, iv), pkm)
+    return await recipient.backend.decrypt_plaintext(message.content, pkm)
 
 
 async def establish(v: Version, alice: Device, bob: Device) -> Tuple[Any, Any]:
     """Set up + one reply from bob (alice's sending chain then follows a DH ratchet step)."""
     _c, pkm = await alice.backend.encrypt_plaintext(b"x" * 100)
     session_a, session_b, _ = await set_up(v, alice, bob, pkm)
-    content, keys = await encrypt(v, bob, [session_b], b"ack")
-    if await decrypt(v, alice, session_a, (content, keys[0]), bob) != b"ack":
+    xml = await encrypt(v, bob, [session_b], b"ack")
+    if await decrypt(v, alice, session_a, xml, bob) != b"ack":
         raise RuntimeError("python-omemo: reply did not decrypt")
     return session_a, session_b
 
@@ -155,16 +191,15 @@ async def bench_version(name: str, setup_runs: int, messages: int, fanout_runs: 
         batch = []
         t0 = time.perf_counter()
         for _ in range(messages):
-            content, keys = await encrypt(v, alice, [session_a], message)
-            batch.append((content, keys[0]))
+            batch.append(await encrypt(v, alice, [session_a], message))
         enc.append((time.perf_counter() - t0) * 1000 / messages)
         batches.append(batch)
     dec: List[float] = []
     for batch in batches:
         last = b""
         t0 = time.perf_counter()
-        for wire in batch:
-            last = await decrypt(v, bob, session_b, wire, alice)
+        for xml in batch:
+            last = await decrypt(v, bob, session_b, xml, alice)
         dec.append((time.perf_counter() - t0) * 1000 / len(batch))
         if last != message:
             raise RuntimeError("python-omemo: decrypt mismatch")
@@ -177,9 +212,9 @@ async def bench_version(name: str, setup_runs: int, messages: int, fanout_runs: 
         times: List[float] = []
         for r in range(fanout_runs + 1):
             t0 = time.perf_counter()
-            _content, keys = await encrypt(v, alice, sessions, message)
+            xml = await encrypt(v, alice, sessions, message)
             dt = time.perf_counter() - t0
-            if len(keys) != n:
+            if xml.count("rid=") != n:
                 raise RuntimeError("python-omemo: fan-out incomplete")
             if r > 0:
                 times.append(dt * 1000)
