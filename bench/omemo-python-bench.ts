@@ -43,7 +43,7 @@ function convert(r: PythonVersionOutput): OmemoVersionResults {
 export function runOmemoPythonBench(counts: OmemoBenchCounts): OmemoResults & { version: string } {
   const out = execFileSync(
     DEBIAN_PYTHON,
-    [SCRIPT, String(counts.setupRuns), String(counts.messages), String(counts.fanoutRuns), String(counts.trials)],
+    [SCRIPT, String(counts.setupRuns), String(counts.messages), String(counts.fanoutRuns)],
     { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const r = JSON.parse(out.trim()) as PythonOutput;

@@ -73,10 +73,13 @@ export type OmemoResults = Partial<Record<OmemoBenchVersion, OmemoVersionResults
 export interface OmemoBenchCounts {
   /** Timed session set-ups (the median is reported; one untimed warm-up first). */
   readonly setupRuns: number;
-  /** Messages per timed encrypt/decrypt trial. */
+  /** Messages encrypted then decrypted, each timed on its own (the median is reported). */
   readonly messages: number;
-  /** Timed fan-out messages per device count. */
+  /** Timed fan-out messages per device count (one untimed warm-up first). */
   readonly fanoutRuns: number;
-  /** Trials of each message loop (the median trial is reported). */
-  readonly trials: number;
 }
+
+/** Untimed session set-ups before the timed ones (JIT warm-up), in every OMEMO bench. */
+export const SETUP_WARMUP = 3;
+/** Messages encrypted and decrypted before the timed ones, in every OMEMO bench. */
+export const MESSAGE_WARMUP = 100;
