@@ -15,7 +15,8 @@
  * operations) and "msg/s" (higher is better: OTR data). Targets vs libotr: otr.ake <= 0.7,
  * otr.data.alternating.100B >= 1.5, otr.data.oneway.* >= 0.5, smp.full <= 0.7. Targets for
  * every omemo.* row: <= 0.2 vs python-omemo (5x faster), <= 2 vs libsignal. Every figure is a
- * median of several repetitions. A missing libsignal is reported and its rows skipped; a
+ * median of several repetitions; the OMEMO implementations take turns over 3 rounds and each
+ * shows the best of its 3 medians. A missing libsignal is reported and its rows skipped; a
  * missing python-omemo is reported and makes the run exit non-zero.
  */
 import { runLibotrBench } from './libotr-bench.js';
@@ -65,7 +66,8 @@ const otrjsCounts: BenchCounts = quick
 const omemoCounts: OmemoBenchCounts = quick
   ? { setupRuns: 5, messages: 100, fanoutRuns: 3 }
   : { setupRuns: 20, messages: 600, fanoutRuns: 10 };
-const OMEMO_ROUNDS = quick ? 1 : 2;
+// every OMEMO implementation runs this many times, taking turns (python-omemo ~20 s a round)
+const OMEMO_ROUNDS = quick ? 1 : 3;
 
 const log = (s: string): void => {
   if (!json) console.log(s);
@@ -162,9 +164,9 @@ function bestOf(rounds: readonly OmemoResults[]): OmemoResults {
 }
 
 /**
- * The three OMEMO implementations take turns (ours, python-omemo, libsignal) for `OMEMO_ROUNDS`
- * rounds; each figure is the best of the rounds' medians, so a noisy neighbour during one
- * implementation's turn does not decide a ratio.
+ * The OMEMO implementations take turns (ours, libsignal, python-omemo) for `OMEMO_ROUNDS`
+ * rounds; each figure is the best of its `OMEMO_ROUNDS` medians, so a noisy neighbour during
+ * one implementation's turn does not decide a ratio.
  */
 async function omemoRows(): Promise<Row[]> {
   let libsignal: Awaited<ReturnType<typeof loadLibsignal>> | undefined;
@@ -192,6 +194,14 @@ async function omemoRows(): Promise<Row[]> {
       log(`${tag}: ours NOT MEASURED (${reason(error)})`);
       process.exitCode = 1;
     }
+    if (libsignal !== undefined) {
+      try {
+        log(`${tag}: running libsignal-client ${libsignal.version} (native, in-process; 0.3 rows)...`);
+        collected.get('libsignal')?.push({ v03: await runOmemoLibsignalBench(libsignal.lib, omemoCounts) });
+      } catch (error) {
+        log(`${tag}: libsignal-client NOT MEASURED (${reason(error)})`);
+      }
+    }
     try {
       log(`${tag}: running python-omemo (Debian, timed inside Python)...`);
       const python = runOmemoPythonBench(omemoCounts);
@@ -200,14 +210,6 @@ async function omemoRows(): Promise<Row[]> {
     } catch (error) {
       log(`${tag}: python-omemo NOT MEASURED (${reason(error)}); install: apt-get install -y python3-omemo python3-oldmemo python3-twomemo`);
       process.exitCode = 1;
-    }
-    if (libsignal !== undefined) {
-      try {
-        log(`${tag}: running libsignal-client ${libsignal.version} (native, in-process; 0.3 rows)...`);
-        collected.get('libsignal')?.push({ v03: await runOmemoLibsignalBench(libsignal.lib, omemoCounts) });
-      } catch (error) {
-        log(`${tag}: libsignal-client NOT MEASURED (${reason(error)})`);
-      }
     }
   }
   if (pythonVersion !== undefined) log(`omemo: python-omemo ${pythonVersion}`);
