@@ -15,8 +15,8 @@
  * operations) and "msg/s" (higher is better: OTR data). Targets vs libotr: otr.ake <= 0.7,
  * otr.data.alternating.100B >= 1.5, otr.data.oneway.* >= 0.5, smp.full <= 0.7. Targets for
  * every omemo.* row: <= 0.2 vs python-omemo (5x faster), <= 2 vs libsignal. Every figure is a
- * median of several repetitions; the OMEMO implementations take turns over 3 rounds and each
- * shows the best of its 3 medians. A missing libsignal is reported and its rows skipped; a
+ * median of several repetitions; the OMEMO implementations take turns over 2 rounds and each
+ * shows the best of its 2 medians. A missing libsignal is reported and its rows skipped; a
  * missing python-omemo is reported and makes the run exit non-zero.
  */
 import { runLibotrBench } from './libotr-bench.js';
@@ -65,9 +65,9 @@ const otrjsCounts: BenchCounts = quick
 // the same for the three OMEMO implementations
 const omemoCounts: OmemoBenchCounts = quick
   ? { setupRuns: 5, messages: 100, fanoutRuns: 3 }
-  : { setupRuns: 20, messages: 600, fanoutRuns: 10 };
-// every OMEMO implementation runs this many times, taking turns (python-omemo ~20 s a round)
-const OMEMO_ROUNDS = quick ? 1 : 3;
+  : { setupRuns: 20, messages: 500, fanoutRuns: 8 };
+// every OMEMO implementation runs this many times, taking turns (python-omemo ~15-20 s a round)
+const OMEMO_ROUNDS = quick ? 1 : 2;
 
 const log = (s: string): void => {
   if (!json) console.log(s);
