@@ -4,9 +4,10 @@
  * libsignal's X3DH + Double Ratchet with version-3 messages IS OMEMO 0.3's cryptography
  * (SignalMessage / PreKeySignalMessage), so these rows are compared with our `omemo.v03.*`.
  *
- * The version is pinned to 0.72.1, the last line whose PreKeyBundle may omit the Kyber prekey:
- * later releases require PQXDH (an ML-KEM-1024 encapsulation per session and version-4 messages),
- * which is not the operation OMEMO performs.
+ * The version is pinned to 0.72.1, whose PreKeyBundle may omit the Kyber prekey: 0.76.7 and the
+ * current 0.103.0 require one (PQXDH: an ML-KEM-1024 encapsulation per session), which is not
+ * the operation OMEMO performs. Without it 0.72.1 builds a version-3 session, OMEMO 0.3's
+ * (its version byte reads 0x34: message version 3, library version 4; 0.3 clients write 0x33).
  *
  * Mapping to the OMEMO operations (libsignal has no separate payload layer):
  * - x3dh: PreKeyBundle from the published bytes + processPreKeyBundle + signalEncrypt of the
