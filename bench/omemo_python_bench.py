@@ -112,13 +112,14 @@ class Version:
             return session.key_exchange.serialize(ekm.serialize())[0]
         return session.key_exchange.serialize(ekm.serialize())
 
-    def parse_kex(self, wire: bytes, sender_ik: bytes) -> Tuple[Any, Any]:
+    def parse_kex(self, wire: bytes, sender: "Device", recipient: "Device") -> Tuple[Any, Any]:
         if self.name == "v03":
-            kex, message = self.mod.KeyExchangeImpl.parse(wire, bool((sender_ik[31] >> 7) & 1))
+            # 0.3's key exchange lacks the Ed25519 sign bit of the sender's identity key
+            kex, message = self.mod.KeyExchangeImpl.parse(wire, bool((sender.identity_key[31] >> 7) & 1))
         else:
             kex, message = self.mod.KeyExchangeImpl.parse(wire)
-        return kex, self.mod.EncryptedKeyMaterialImpl.parse(message, ALICE, 1001)
-
+        # like the etree parsers: the key material is addressed to the recipient device
+        return kex, self.mod.EncryptedKeyMaterialImpl.parse(message, recipient.jid, recipient.device_id)
 
 
 class Device:
@@ -141,7 +142,7 @@ async def set_up(v: Version, alice: Device, bob: Device, pkm: Any) -> Tuple[Any,
     """Timed: active side builds and sends, passive side parses and builds."""
     session_a, ekm = await alice.backend.build_session_active(bob.jid, bob.device_id, bob.bundle, pkm)
     wire = v.serialize_kex(session_a, ekm)
-    kex, ekm_in = v.parse_kex(wire, alice.identity_key)
+    kex, ekm_in = v.parse_kex(wire, alice, bob)
     session_b, opened = await bob.backend.build_session_passive(alice.jid, alice.device_id, kex, ekm_in)
     return session_a, session_b, opened
 
