@@ -45,3 +45,41 @@ export interface BenchCounts {
   /** Timed trials of each data loop (the median trial is reported). */
   readonly trials: number;
 }
+
+/** The OMEMO versions benchmarked: 0.3 (`eu.siacs.conversations.axolotl`) and omemo:2. */
+export type OmemoBenchVersion = 'v03' | 'v2';
+
+/**
+ * OMEMO medians for one implementation and one version. Every figure is milliseconds per
+ * operation (the runner shows the per-message ones in microseconds).
+ */
+export interface OmemoVersionResults {
+  /** Session set-up: active side builds the session from a parsed bundle (X3DH, signature check, first ratchet message carrying the key material, key-exchange encoding) + passive side decodes it, runs X3DH and opens the first message. */
+  readonly x3dhMs: number;
+  /** One 100-byte message to one device of an established session. */
+  readonly encrypt100Ms: number;
+  /** Opening one such message. */
+  readonly decrypt100Ms: number;
+  /** One 100-byte message to 10 devices: one payload encryption + one ratchet message per device. */
+  readonly fanout10Ms: number;
+  /** The same to 100 devices. */
+  readonly fanout100Ms: number;
+}
+
+/** OMEMO results per version (a version an implementation does not speak is absent). */
+export type OmemoResults = Partial<Record<OmemoBenchVersion, OmemoVersionResults>>;
+
+/** Repetition counts of the OMEMO benchmark (the same for every implementation). */
+export interface OmemoBenchCounts {
+  /** Timed session set-ups (the median is reported; one untimed warm-up first). */
+  readonly setupRuns: number;
+  /** Messages encrypted then decrypted, each timed on its own (the median is reported). */
+  readonly messages: number;
+  /** Timed fan-out messages per device count (one untimed warm-up first). */
+  readonly fanoutRuns: number;
+}
+
+/** Untimed session set-ups before the timed ones (JIT warm-up), in every OMEMO bench. */
+export const SETUP_WARMUP = 3;
+/** Messages encrypted and decrypted before the timed ones, in every OMEMO bench. */
+export const MESSAGE_WARMUP = 100;

@@ -167,9 +167,10 @@ export function decryptMessage(
 ): { state: DoubleRatchetState; plaintext: Uint8Array } {
   const { maxSkip, maxSkippedMessageKeys } = limits(config);
   checkRatchetHeader(message.header);
-  const id = skippedMessageKeyId(message.header.ratchetKey.toHex(), message.header.n);
-  const skippedKey = state.skippedMessageKeys.get(id);
-  if (skippedKey !== undefined) {
+  // the common case (nothing skipped) needs no key id, so no hex encoding of the ratchet key
+  const id = state.skippedMessageKeys.size === 0 ? undefined : skippedMessageKeyId(message.header.ratchetKey.toHex(), message.header.n);
+  const skippedKey = id === undefined ? undefined : state.skippedMessageKeys.get(id);
+  if (id !== undefined && skippedKey !== undefined) {
     const plaintext = openWith(config, skippedKey.messageKey, message, state.associatedData.receiving);
     const skippedMessageKeys = new Map(state.skippedMessageKeys);
     skippedMessageKeys.delete(id);
