@@ -98,4 +98,29 @@ describe('interop: our OTR engine vs mcabber (libotr) over Prosody', function ()
     expect((await m.otrInfo('alice@localhost')).state).to.equal('plaintext');
     expect(o.errors).to.deep.equal([]);
   });
+
+  it('SMP with mcabber both ways: equal secrets succeed, different secrets fail', async () => {
+    const m = mc!;
+    const o = ours!;
+    const carol = 'carol@localhost';
+    await m.otrStart('alice@localhost');
+    await o.waitForEvent(carol, 'went-secure');
+    await m.waitForChat('alice@localhost', /\*\*\* OTR: channel established/);
+
+    // mcabber asks, we answer with the same secret.
+    await m.smpQuery('alice@localhost', 'rosebud');
+    await o.waitForSmp(carol, 'secret-needed');
+    await o.respondSmp(carol, 'rosebud');
+    expect((await o.waitForSmp(carol, 'succeeded')).authenticatedPeer).to.equal(true);
+    await m.waitForChat('alice@localhost', /Socialist Millionaires' Protocol: Success!/);
+
+    // We ask with a question, mcabber answers with a different secret.
+    await o.startSmp(carol, 'swordfish', 'the fish?');
+    await m.waitForChat('alice@localhost', /Question: the fish\?/);
+    await m.smpRespond('alice@localhost', 'tuna');
+    await o.waitForSmp(carol, 'failed');
+    await m.waitForChat('alice@localhost', /Socialist Millionaires' Protocol: Failure\./);
+    expect(o.conversation(carol).messageState).to.equal('encrypted');
+    expect(o.errors).to.deep.equal([]);
+  });
 });

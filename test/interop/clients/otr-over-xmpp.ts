@@ -15,6 +15,7 @@ import { OtrConversation } from '../../../otr/conversation.js';
 import type { OtrEvent, OtrResult } from '../../../otr/events.js';
 import { OTR_POLICY_MANUAL } from '../../../otr/policy.js';
 import type { OtrPolicy } from '../../../otr/policy.js';
+import type { SmpEvent } from '../../../smp/index.js';
 import { independentFingerprint } from '../ours/our-endpoint.js';
 import type { ProsodyAccount, ProsodyServer } from '../prosody/prosody-harness.js';
 
@@ -146,6 +147,36 @@ export class OtrOverXmpp {
   startAke(peer: string): Promise<void> {
     const p = this.#peer(peer);
     return this.#enqueue(p, () => p.conversation.startAke());
+  }
+
+  /** Starts SMP with `secret` (and an optional question). */
+  startSmp(peer: string, secret: string, question?: string): Promise<void> {
+    const p = this.#peer(peer);
+    return this.#enqueue(p, () => p.conversation.startSmp(secret, question));
+  }
+
+  /** Answers the peer's SMP with `secret`. */
+  respondSmp(peer: string, secret: string): Promise<void> {
+    const p = this.#peer(peer);
+    return this.#enqueue(p, () => p.conversation.respondSmp(secret));
+  }
+
+  /** SMP events seen from `peer`, in order. */
+  smpEvents(peer: string): SmpEvent[] {
+    return this.#peer(peer).events.flatMap((e) => (e.kind === 'smp' ? [e.event] : []));
+  }
+
+  /** Waits for an SMP event of `kind`. */
+  async waitForSmp<K extends SmpEvent['kind']>(peer: string, kind: K, timeoutMs = 15000): Promise<Extract<SmpEvent, { kind: K }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const e = this.smpEvents(peer).find((x): x is Extract<SmpEvent, { kind: K }> => x.kind === kind);
+      if (e) return e;
+      if (Date.now() > deadline) {
+        throw new Error(`no SMP ${kind} from ${peer} in ${timeoutMs} ms; SMP events: ${JSON.stringify(this.smpEvents(peer))}`);
+      }
+      await sleep(25);
+    }
   }
 
   /** Ends the private conversation. */
