@@ -8,6 +8,10 @@ import { requirePeer } from './peer-availability.js';
 import { Mcabber, MCABBER_PEER, probeMcabber } from './clients/mcabber.js';
 import { OtrOverXmpp } from './clients/otr-over-xmpp.js';
 import { useProsody } from './prosody/prosody-mocha.js';
+import { independentFingerprint } from './ours/our-endpoint.js';
+import { generateDsaKey } from '../../lib/core/crypto/dsa.js';
+import { isTrustedFingerprint, parseFingerprintFile } from '../../otr/fingerprint-file.js';
+import { writePrivateKeyFile } from '../../otr/private-key-file.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -122,5 +126,37 @@ describe('interop: our OTR engine vs mcabber (libotr) over Prosody', function ()
     await m.waitForChat('alice@localhost', /Socialist Millionaires' Protocol: Failure\./);
     expect(o.conversation(carol).messageState).to.equal('encrypted');
     expect(o.errors).to.deep.equal([]);
+  });
+
+  it('mcabber loads a key file written by our otr/private-key-file.ts; its libotr .fpr parses with our reader', async () => {
+    const { server } = fixture;
+    const o = ours!;
+    const carol = 'carol@localhost';
+    const carolKey = generateDsaKey();
+    await mc!.stop();
+    mc = await Mcabber.start({
+      server,
+      account: server.account('carol'),
+      contacts: ['alice@localhost'],
+      otrPrivateKeyFile: writePrivateKeyFile([{ accountName: carol, protocol: 'jabber', privateKey: carolKey }]),
+    });
+    const m = mc;
+    expect(m.trace()).not.to.match(/Generating new OTR key/);
+    expect(await m.otrOwnFingerprint()).to.equal(independentFingerprint(carolKey));
+
+    await m.otrStart('alice@localhost');
+    const secure = await o.waitForEvent(carol, 'went-secure');
+    expect(hex(secure.fingerprint)).to.equal(independentFingerprint(carolKey));
+    expect(await m.otrTrust('alice@localhost', o.fingerprint)).to.equal(true);
+
+    const entries = parseFingerprintFile(m.otrFiles().fingerprints);
+    const ourEntry = entries.find((e) => e.username === 'alice@localhost');
+    expect(ourEntry, m.otrFiles().fingerprints).not.to.equal(undefined);
+    expect(ourEntry?.accountName).to.equal(carol);
+    expect(ourEntry?.protocol).to.equal('jabber');
+    expect(hex(ourEntry?.fingerprint ?? new Uint8Array())).to.equal(o.fingerprint);
+    expect(ourEntry && isTrustedFingerprint(ourEntry)).to.equal(true);
+    // A wrong fingerprint un-trusts it again.
+    expect(await m.otrTrust('alice@localhost', '0'.repeat(40))).to.equal(false);
   });
 });

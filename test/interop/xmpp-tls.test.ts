@@ -233,6 +233,35 @@ describe('interop: TLS policy of the secure @xmpp/client (Prosody)', function ()
     });
   });
 
+  describe('reconnects', () => {
+    const fixture = useProsody({ accounts: ['alice'], modules: ['smacks'] });
+
+    it('after a dropped connection, @xmpp/reconnect comes back secured again (new handshake, same checks)', async () => {
+      const { server } = fixture;
+      const x = make(server, 'starttls', { ca: server.caPem, pins: [server.servedCertificate.spkiSha256] });
+      x.reconnect.start();
+      x.on('error', () => undefined);
+      await x.start();
+      try {
+        const first = (x.socket as { socket: TLSSocket }).socket;
+        for (let i = 0; i < 100 && !x.streamManagement.enabled; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(x.streamManagement.enabled, 'XEP-0198 enabled').to.equal(true);
+        const resumed = new Promise<void>((r) => x.streamManagement.once('resumed', () => r()));
+        first.destroy(); // the network drops the connection
+        await resumed; // XEP-0198 resumption over a NEW secured socket
+        const second = (x.socket as { socket: TLSSocket }).socket;
+        expect(second).to.be.instanceOf(TLSSocket);
+        expect(second).not.to.equal(first);
+        const sec = x.transportSecurity.security;
+        expect(sec?.kind === 'tls' && sec.pinned && sec.certificate.spkiSha256).to.equal(server.servedCertificate.spkiSha256);
+        expect(x.status).to.equal('online');
+      } finally {
+        x.reconnect.stop();
+        await x.stop();
+      }
+    });
+  });
+
   describe('plaintext', () => {
     before(function () {
       requirePeer(this, PROSODY_PEER, probeProsody());

@@ -59,6 +59,11 @@ export interface McabberOptions {
   readonly otrPolicy?: McabberOtrPolicy;
   /** Bare JIDs to add to the roster once online (mcabber injects OTR messages only to roster JIDs). */
   readonly contacts?: readonly string[];
+  /**
+   * Contents for mcabber's OTR private key file (libotr's s-expression format, account = the
+   * bare JID, protocol `jabber`); default: mcabber has libotr generate a key at start.
+   */
+  readonly otrPrivateKeyFile?: Uint8Array | string;
   /** Milliseconds to wait for login (default 20000). */
   readonly startTimeoutMs?: number;
 }
@@ -79,6 +84,12 @@ export function fingerprintFromHuman(human: string): string {
   const hex = human.replace(/\s+/g, '').toLowerCase();
   if (!/^[0-9a-f]{40}$/.test(hex)) throw new RangeError(`not an OTR fingerprint: ${JSON.stringify(human)}`);
   return hex;
+}
+
+/** 40 hex digits to libotr's human form. */
+export function fingerprintToHuman(hex: string): string {
+  if (!/^[0-9a-fA-F]{40}$/.test(hex)) throw new RangeError('expected 40 hex digits');
+  return hex.toUpperCase().match(/.{8}/g)?.join(' ') ?? '';
 }
 
 const HUMAN_FP = '([0-9A-F]{8}(?: [0-9A-F]{8}){4})';
@@ -121,6 +132,9 @@ export class Mcabber {
       mkdirSync(join(dir, 'otr'), { recursive: true });
       mkdirSync(join(dir, 'histo'), { recursive: true });
       chmodSync(dir, 0o700);
+      if (options.otrPrivateKeyFile !== undefined) {
+        writeFileSync(join(dir, 'otr', `${options.account.jid}.key`), options.otrPrivateKeyFile, { mode: 0o600 });
+      }
       const rc = join(dir, 'mcabberrc');
       const { server, account } = options;
       writeFileSync(
@@ -223,6 +237,26 @@ export class Mcabber {
     const mark = await this.command('/otr key');
     const m = await this.waitForTrace(new RegExp(`${escapeRegex(this.jid)}: ${HUMAN_FP}`), { since: mark });
     return fingerprintFromHuman(m[1] ?? '');
+  }
+
+  /**
+   * `/otr fingerprint JID FPR`: marks the active fingerprint of `jid` trusted when it equals
+   * `fingerprintHex` (40 hex digits), untrusted otherwise; returns whether mcabber now trusts it.
+   */
+  async otrTrust(jid: string, fingerprintHex: string): Promise<boolean> {
+    const human = fingerprintToHuman(fingerprintHex);
+    const mark = await this.command(`/otr fingerprint ${jid} ${human}`);
+    const m = await this.waitForTrace(new RegExp(`${escapeRegex(jid)} \\[${HUMAN_FP}\\]: (untrusted|trusted)`), { since: mark });
+    return m[2] === 'trusted';
+  }
+
+  /** libotr's files for this account: private key, fingerprint store (`.fpr`), instance tag. */
+  otrFiles(): { readonly privateKey: string; readonly fingerprints: string; readonly instanceTag: string } {
+    const read = (ext: string): string => {
+      const p = join(this.home, '.mcabber', 'otr', `${this.jid}.${ext}`);
+      return existsSync(p) ? readFileSync(p, 'utf8') : '';
+    };
+    return { privateKey: read('key'), fingerprints: read('fpr'), instanceTag: read('tag') };
   }
 
   /** `/otr smpq JID SECRET`: starts SMP. */
