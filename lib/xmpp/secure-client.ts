@@ -117,14 +117,15 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
   // STARTTLS, ahead of @xmpp/client's middleware (prepended 'element' listener).
   const onElement = (element: XmppClientElement): void => {
     const socket = entity.socket;
-    if (!(socket instanceof SecureSocket) || !socket.awaitingStartTls) return;
+    if (!(socket instanceof SecureSocket) || !socket.plaintextPending) return;
     if (!element.is('features', NS_STREAM)) return;
     const offered = element.getChild('starttls', NS_TLS) !== undefined;
-    if (!offered && policy.allowPlaintext) {
+    if (!offered && policy.allowPlaintext && !socket.startTlsRequested) {
       socket.acceptPlaintext();
       return;
     }
     element.children.splice(0, element.children.length); // nothing else is negotiable in the clear
+    if (socket.startTlsRequested) return; // features again while STARTTLS is under way: ignore
     if (!offered) {
       socket.fail(new TlsError('tls.starttls-unavailable', 'server offers no STARTTLS; plaintext refused (insecure.allowPlaintext not set)'));
       return;
@@ -144,12 +145,16 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
 
 async function negotiateStartTls(entity: SecurableEntity, socket: SecureSocket): Promise<void> {
   // RFC 6120 §5.4.2.2-3: the next element is <proceed/> or <failure/>; anything else is a failure.
+  let onReply: ((el: XmppClientElement) => void) | undefined;
   const reply = new Promise<XmppClientElement>((resolve) => {
+    onReply = resolve;
     entity.once('element', resolve);
   });
   try {
     await socket.requestStartTls();
-    const el = await withTimeout(reply, entity.options.timeout ?? 2000);
+    const el = await withTimeout(reply, entity.options.timeout ?? 2000).finally(() => {
+      if (onReply) entity.removeListener('element', onReply);
+    });
     if (!el.is('proceed', NS_TLS)) {
       socket.fail(new TlsError('tls.starttls-failed', 'server refused STARTTLS'));
       return;

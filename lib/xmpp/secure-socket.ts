@@ -35,7 +35,8 @@ const STARTTLS_REQUEST = "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 
 type Phase =
   | { readonly name: 'idle' }
-  | { readonly name: 'plain'; readonly socket: Socket; readonly accepted: boolean }
+  /** TCP up, no TLS: `accepted` once plaintext was allowed; `startTlsRequested` after `<starttls/>`. */
+  | { readonly name: 'plain'; readonly socket: Socket; readonly accepted: boolean; readonly startTlsRequested: boolean }
   | { readonly name: 'handshake'; readonly socket: TLSSocket; readonly method: 'starttls' | 'direct-tls' }
   | { readonly name: 'secure'; readonly socket: TLSSocket; readonly security: ConnectionSecurity & { kind: 'tls' } }
   | { readonly name: 'closed' };
@@ -70,9 +71,14 @@ export class SecureSocket extends EventEmitter {
     return undefined;
   }
 
-  /** Whether the stream is still unencrypted and waiting for STARTTLS. */
-  get awaitingStartTls(): boolean {
+  /** Whether the stream is unencrypted and plaintext was not accepted (STARTTLS still to come or under way). */
+  get plaintextPending(): boolean {
     return this.#phase.name === 'plain' && !this.#phase.accepted;
+  }
+
+  /** Whether `<starttls/>` was already sent on this connection. */
+  get startTlsRequested(): boolean {
+    return this.#phase.name === 'plain' && this.#phase.startTlsRequested;
   }
 
   /** Opens the TCP connection (STARTTLS mode) or the TLS connection (direct TLS). */
@@ -83,12 +89,17 @@ export class SecureSocket extends EventEmitter {
       return;
     }
     if (params.mode === 'direct-tls') {
-      const socket = tlsConnect({ host: params.host, port: params.port, ...nodeTlsOptions(this.#context.policy, this.#context.servername()) });
+      const socket = tlsConnect({
+        host: params.host,
+        port: params.port,
+        ALPNProtocols: ['xmpp-client'], // XEP-0368 §3
+        ...nodeTlsOptions(this.#context.policy, this.#context.servername()),
+      });
       this.#handshake(socket, 'direct-tls', () => this.emit('connect'));
       return;
     }
     const socket = netConnect({ host: params.host, port: params.port });
-    this.#phase = { name: 'plain', socket, accepted: false };
+    this.#phase = { name: 'plain', socket, accepted: false, startTlsRequested: false };
     this.#attach(socket, { error: (e) => this.emit('error', e) });
     socket.once('connect', () => this.emit('connect'));
   }
@@ -96,7 +107,10 @@ export class SecureSocket extends EventEmitter {
   /** Writes the `<starttls/>` request (RFC 6120 §5.4.2.1) on the still-plain stream. */
   requestStartTls(): Promise<void> {
     const p = this.#phase;
-    if (p.name !== 'plain') return Promise.reject(new Error('SecureSocket.requestStartTls: stream is not plain'));
+    if (p.name !== 'plain' || p.accepted || p.startTlsRequested) {
+      return Promise.reject(new Error('SecureSocket.requestStartTls: not a plain stream awaiting STARTTLS'));
+    }
+    this.#phase = { ...p, startTlsRequested: true };
     return new Promise((resolve, reject) => p.socket.write(STARTTLS_REQUEST, (e) => (e ? reject(e) : resolve())));
   }
 
@@ -123,7 +137,7 @@ export class SecureSocket extends EventEmitter {
     const p = this.#phase;
     if (!this.#context.policy.allowPlaintext) throw new TlsError('tls.plaintext-refused', 'plaintext is not allowed by the TLS policy');
     if (p.name !== 'plain') throw new Error('SecureSocket.acceptPlaintext: stream is not plain');
-    this.#phase = { name: 'plain', socket: p.socket, accepted: true };
+    this.#phase = { ...p, accepted: true };
   }
 
   /** Emits `error` with a typed error and destroys the connection. */

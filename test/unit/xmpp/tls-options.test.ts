@@ -155,7 +155,15 @@ describe('xmpp/tls-options', () => {
       expect((auth as TlsError).code).to.equal('tls.plaintext-refused');
       const msg = await write(socket, "<message to='bob@localhost'><body>hi</body></message>");
       expect((msg as TlsError).code).to.equal('tls.plaintext-refused');
+      expect(socket.plaintextPending).to.equal(true);
+      expect(socket.startTlsRequested).to.equal(false);
       await socket.requestStartTls();
+      expect(socket.startTlsRequested).to.equal(true);
+      let again: unknown;
+      await socket.requestStartTls().catch((e: unknown) => {
+        again = e;
+      });
+      expect(String(again)).to.match(/awaiting STARTTLS/); // <starttls/> goes out once
       expect(await write(socket, '</stream:stream>')).to.equal(undefined);
       await settle();
       expect(received).to.equal(`${header}<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>`);
