@@ -8,8 +8,8 @@
  *   any other scheme (WebSocket) is refused with `tls.unsupported-transport`;
  * - it performs STARTTLS itself, ahead of every other stream-feature handler: on an unencrypted
  *   stream, `<stream:features>` is reduced to nothing before @xmpp/client's middleware sees it
- *   (so SASL can never run in the clear), and the upgrade uses the policy's CA, pins and
- *   reference identity;
+ *   (so SASL can never run in the clear), stanzas arriving before TLS are emptied into an inert
+ *   element, and the upgrade uses the policy's CA, pins and reference identity;
  * - with no STARTTLS on offer, the connection fails with `tls.starttls-unavailable` unless
  *   `insecure.allowPlaintext` is set.
  *
@@ -118,7 +118,17 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
   const onElement = (element: XmppClientElement): void => {
     const socket = entity.socket;
     if (!(socket instanceof SecureSocket) || !socket.plaintextPending) return;
-    if (!element.is('features', NS_STREAM)) return;
+    if (!element.is('features', NS_STREAM)) {
+      // RFC 6120 §5.3.1/§8: no stanza is processed before stream negotiation. A stanza sent in
+      // the clear is emptied into an inert nonza, so no handler (e.g. the ping responder)
+      // answers it, and its content never reaches the application.
+      if (element.name === 'iq' || element.name === 'message' || element.name === 'presence') {
+        element.name = 'dropped-before-tls';
+        element.attrs = {};
+        element.children.splice(0, element.children.length);
+      }
+      return;
+    }
     const offered = element.getChild('starttls', NS_TLS) !== undefined;
     if (!offered && policy.allowPlaintext && !socket.startTlsRequested) {
       socket.acceptPlaintext();
@@ -144,11 +154,14 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
 }
 
 async function negotiateStartTls(entity: SecurableEntity, socket: SecureSocket): Promise<void> {
-  // RFC 6120 §5.4.2.2-3: the next element is <proceed/> or <failure/>; anything else is a failure.
+  // RFC 6120 §5.4.2.2-3: the server answers <proceed/> or <failure/>. What it sent before it
+  // read our request (stanzas, emptied above) is skipped; a stream error ends the wait.
   let onReply: ((el: XmppClientElement) => void) | undefined;
   const reply = new Promise<XmppClientElement>((resolve) => {
-    onReply = resolve;
-    entity.once('element', resolve);
+    onReply = (el: XmppClientElement): void => {
+      if (el.attrs['xmlns'] === NS_TLS || el.is('proceed', NS_TLS) || el.is('failure', NS_TLS) || el.is('error', NS_STREAM)) resolve(el);
+    };
+    entity.on('element', onReply);
   });
   try {
     await socket.requestStartTls();

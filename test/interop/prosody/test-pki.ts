@@ -6,6 +6,7 @@
  *   check the IP SAN, RFC 6125 / RFC 5280 §4.2.1.6);
  * - `expired`: same names, signed by the CA, validity 2020-01-01 .. 2021-01-01;
  * - `wrongHost`: signed by the CA, valid now, but only for `DNS:wrong.example, IP:192.0.2.7`;
+ * - `selfSigned`: a self-signed server certificate (SAN as `server`, no CA behind it);
  * - `otherCa`: a second, unrelated CA (no certificate it signed is ever served): a client that
  *   trusts only it must refuse every server above.
  *
@@ -38,10 +39,11 @@ export interface TestPki {
   readonly server: TestCertificate;
   readonly expired: TestCertificate;
   readonly wrongHost: TestCertificate;
+  readonly selfSigned: TestCertificate;
 }
 
 /** Which server certificate a test server presents. */
-export type ServedCertificate = 'server' | 'expired' | 'wrongHost';
+export type ServedCertificate = 'server' | 'expired' | 'wrongHost' | 'selfSigned';
 
 function openssl(args: readonly string[], cwd: string, input?: Buffer): Buffer {
   return execFileSync('openssl', args, { cwd, input, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -142,6 +144,18 @@ export function generateTestPki(dir: string): TestPki {
   makeLeaf(dir, 'server', localNames, { days: 30 });
   makeLeaf(dir, 'expired', localNames, { start: '20200101000000Z', end: '20210101000000Z' });
   makeLeaf(dir, 'wrong-host', 'DNS:wrong.example,IP:192.0.2.7', { days: 30 });
+  makeKey(dir, 'self-signed');
+  openssl(
+    [
+      'req', '-x509', '-new', '-key', 'self-signed.key', '-sha256', '-days', '30', '-subj', '/CN=localhost',
+      '-addext', 'basicConstraints=critical,CA:FALSE',
+      '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
+      '-addext', 'extendedKeyUsage=serverAuth',
+      '-addext', `subjectAltName=${localNames}`,
+      '-out', 'self-signed.crt',
+    ],
+    dir,
+  );
   return {
     dir,
     ca: describe(dir, 'ca'),
@@ -149,6 +163,7 @@ export function generateTestPki(dir: string): TestPki {
     server: describe(dir, 'server'),
     expired: describe(dir, 'expired'),
     wrongHost: describe(dir, 'wrong-host'),
+    selfSigned: describe(dir, 'self-signed'),
   };
 }
 
