@@ -285,10 +285,12 @@ export class Mcabber {
   async chatLines(): Promise<string[]> {
     const lines = (await this.screen()).split('\n');
     const end = lines.findIndex((l) => /Buddy: |Special buffer: /.test(l));
-    return lines
-      .slice(0, end < 0 ? lines.length : end)
-      .map((l) => l.replace(/^.{23}x/, ''))
-      .filter((l) => l.trim() !== '');
+    const top = lines.slice(0, end < 0 ? lines.length : end);
+    // The roster column ends with a vertical line (drawn as 'x' in the captured pane); find its
+    // column on a line whose roster part is empty.
+    const column = top.map((l) => /^( +)x/.exec(l)?.[1]?.length).find((n) => n !== undefined);
+    if (column === undefined) return [];
+    return top.map((l) => l.slice(column + 1)).filter((l) => l.trim() !== '');
   }
 
   /** Opens `jid`'s chat and waits until a line of it matches. */
