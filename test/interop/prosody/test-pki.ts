@@ -45,25 +45,28 @@ export interface TestPki {
 /** Which server certificate a test server presents. */
 export type ServedCertificate = 'server' | 'expired' | 'wrongHost' | 'selfSigned';
 
-function openssl(args: readonly string[], cwd: string, input?: Buffer): Buffer {
-  return execFileSync('openssl', args, { cwd, input, stdio: ['pipe', 'pipe', 'pipe'] });
+function openssl(args: readonly string[], cwd: string): Buffer {
+  return execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Computes the certificate facts with openssl itself (the independent reference for tests). */
+/**
+ * Computes the certificate facts with openssl itself (the independent reference for tests):
+ * one `openssl x509` call prints the SHA-256 fingerprint and the public key, whose PEM body is
+ * the DER SubjectPublicKeyInfo that the pin hashes.
+ */
 function describe(dir: string, name: string): TestCertificate {
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
-  const fpLine = openssl(['x509', '-in', certPath, '-noout', '-fingerprint', '-sha256'], dir).toString();
-  const fingerprintSha256 = fpLine.trim().replace(/^.*=/, '').toUpperCase();
-  const pubPem = openssl(['x509', '-in', certPath, '-noout', '-pubkey'], dir);
-  const spkiDer = openssl(['pkey', '-pubin', '-outform', 'DER'], dir, pubPem);
-  const spkiDigest = openssl(['dgst', '-sha256', '-binary'], dir, spkiDer);
+  const out = openssl(['x509', '-in', certPath, '-noout', '-fingerprint', '-sha256', '-pubkey'], dir).toString();
+  const fp = /sha256 Fingerprint=([0-9A-Fa-f:]+)/i.exec(out)?.[1];
+  const pub = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/.exec(out)?.[1];
+  if (!fp || !pub) throw new Error(`openssl x509 output not understood: ${out}`);
   return {
     certPem: readFileSync(certPath, 'utf8'),
     certPath,
     keyPath,
-    fingerprintSha256,
-    spkiSha256: spkiDigest.toString('base64'),
+    fingerprintSha256: fp.toUpperCase(),
+    spkiSha256: createHash('sha256').update(Buffer.from(pub.replace(/\s+/g, ''), 'base64')).digest('base64'),
   };
 }
 
