@@ -82,6 +82,10 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
   const Tcp = findTransport(entity, 'xmpp://localhost:5222');
   const Tls = findTransport(entity, 'xmpps://localhost:5223');
   if (!Tcp || !Tls) throw new TypeError('secureTransport: the entity has no @xmpp/tcp and @xmpp/tls transports');
+  const socketOf = (T: XmppTransportClass): unknown => (T.prototype as { Socket?: unknown }).Socket;
+  if ([Tcp, Tls].some((T) => typeof socketOf(T) === 'function' && (socketOf(T) as { prototype: unknown }).prototype instanceof SecureSocket)) {
+    throw new TypeError('secureTransport: this entity is already secured (one policy per entity)');
+  }
 
   const context: SecureSocketContext = {
     policy,

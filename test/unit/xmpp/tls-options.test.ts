@@ -9,6 +9,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { client } from '@xmpp/client';
+import { secureClient, secureTransport } from '../../../lib/xmpp/secure-client.js';
 import { SecureSocket } from '../../../lib/xmpp/secure-socket.js';
 import { TlsError, classifyTlsError } from '../../../lib/xmpp/tls-errors.js';
 import type { TlsErrorCode } from '../../../lib/xmpp/tls-errors.js';
@@ -192,5 +194,24 @@ describe('xmpp/tls-options', () => {
       const [e] = (await errored) as [TlsError];
       expect(e.code).to.equal('tls.unsupported-transport');
     });
+  });
+});
+
+describe('xmpp/secure-client: hooking', () => {
+  it('replaces the transports, refuses a second policy and a started entity', () => {
+    const x = client({ service: 'xmpp://127.0.0.1:1', domain: 'localhost' });
+    const before = [...x.transports];
+    const handle = secureTransport({ entity: x });
+    expect(x.transports).to.have.length(3);
+    expect(x.transports.some((T) => before.includes(T))).to.equal(false);
+    expect(handle.security).to.equal(undefined);
+    expect(handle.policy.allowPlaintext).to.equal(false);
+    expect(() => secureTransport({ entity: x }, { insecure: { allowPlaintext: true } })).to.throw(TypeError, /already secured/);
+    const y = secureClient({ service: 'xmpp://127.0.0.1:1', domain: 'localhost' });
+    expect(() => secureTransport({ entity: y })).to.throw(TypeError, /already secured/);
+    expect(() => secureClient({ service: 'xmpp://127.0.0.1:1', domain: 'localhost', tls: { pins: ['nope'] } })).to.throw(RangeError);
+    const z = client({ service: 'xmpp://127.0.0.1:1', domain: 'localhost' });
+    (z as unknown as { status: string }).status = 'online';
+    expect(() => secureTransport({ entity: z })).to.throw(TypeError, /before start/);
   });
 });
