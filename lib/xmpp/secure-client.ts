@@ -168,10 +168,13 @@ async function negotiateStartTls(entity: SecurableEntity, socket: SecureSocket):
     entity.on('element', onReply);
   });
   try {
-    await socket.requestStartTls();
-    const el = await withTimeout(reply, entity.options.timeout ?? 2000).finally(() => {
+    let el: XmppClientElement;
+    try {
+      await socket.requestStartTls();
+      el = await withTimeout(reply, entity.options.timeout ?? 2000);
+    } finally {
       if (onReply) entity.removeListener('element', onReply);
-    });
+    }
     if (!el.is('proceed', NS_TLS)) {
       socket.fail(new TlsError('tls.starttls-failed', 'server refused STARTTLS'));
       return;
