@@ -45,6 +45,12 @@ export interface SecureTransport {
    * connection is secured.
    */
   readonly security: ConnectionSecurity | undefined;
+  /**
+   * Calls `listener` each time a connection is secured (every reconnect makes a new handshake,
+   * so a changed server certificate is seen here), or plaintext is accepted, before any
+   * XMPP data is sent on it. Returns a function that removes the listener.
+   */
+  onSecured(listener: (security: ConnectionSecurity) => void): () => void;
 }
 
 /** Options of {@link secureClient}: @xmpp/client's, plus `tls`. */
@@ -87,9 +93,19 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
     throw new TypeError('secureTransport: this entity is already secured (one policy per entity)');
   }
 
+  const listeners = new Set<(security: ConnectionSecurity) => void>();
   const context: SecureSocketContext = {
     policy,
     servername: () => policy.servername ?? String(entity.options.domain ?? ''),
+    onSecured: (security) => {
+      for (const listener of [...listeners]) {
+        try {
+          listener(security);
+        } catch (error) {
+          entity.emit('error', error);
+        }
+      }
+    },
   };
   class BoundSocket extends SecureSocket {
     constructor() {
@@ -153,6 +169,10 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
     get security(): ConnectionSecurity | undefined {
       const socket = entity.socket;
       return socket instanceof SecureSocket ? socket.security : undefined;
+    },
+    onSecured(listener: (security: ConnectionSecurity) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }
