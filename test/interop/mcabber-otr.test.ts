@@ -161,6 +161,29 @@ describe('interop: our OTR engine vs mcabber (libotr) over Prosody', function ()
     expect(await m.otrTrust('alice@localhost', '0'.repeat(40))).to.equal(false);
   });
 
+  it('our fragmented AKE and data messages (140-character fragments) are reassembled by libotr', async () => {
+    const { server } = fixture;
+    await ours!.stop();
+    ours = await OtrOverXmpp.login({ server, account: server.account('alice'), maxFragmentSize: 140 });
+    const o = ours;
+    const m = mc!;
+    const carol = 'carol@localhost';
+    await o.startAke(carol);
+    await o.waitForEvent(carol, 'went-secure');
+    const long = `a long message ${'0123456789'.repeat(60)} end`;
+    const before = o.sent(carol).length;
+    await o.send(carol, long);
+    const fragments = o.sent(carol).slice(before);
+    expect(fragments.length).to.be.greaterThan(3);
+    for (const f of fragments) {
+      expect(f.length).to.be.at.most(140);
+      expect(f).to.match(/^\?OTR\|[0-9a-f]+\|[0-9a-f]+,\d{5},\d{5},/);
+    }
+    await m.waitForHistory('alice@localhost', new RegExp(`^MR .* ${long}$`, 'm'));
+    expect(o.sent(carol).some((w) => w.startsWith('?OTR|'))).to.equal(true);
+    expect(o.errors).to.deep.equal([]);
+  });
+
   describe('policies', () => {
     it('mcabber opportunistic: its whitespace-tagged plaintext starts our AKE (we are opportunistic too)', async () => {
       const { server } = fixture;
