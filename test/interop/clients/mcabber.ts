@@ -92,6 +92,15 @@ export function fingerprintToHuman(hex: string): string {
   return hex.toUpperCase().match(/.{8}/g)?.join(' ') ?? '';
 }
 
+/** Whether `pid` is a zombie (exited, not yet reaped), from /proc. */
+function isZombie(pid: number): boolean {
+  try {
+    return /^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 const HUMAN_FP = '([0-9A-F]{8}(?: [0-9A-F]{8}){4})';
 
 function escapeRegex(s: string): string {
@@ -110,6 +119,8 @@ export class Mcabber {
   readonly #tracePath: string;
   readonly #historyDir: string;
   #stopped = false;
+  /** mcabber's pid (the tmux pane's process: `env` execs mcabber). */
+  #pid: number | undefined;
   /** The buddy whose chat buffer is open, if any. */
   #chat: string | undefined;
 
@@ -168,6 +179,8 @@ export class Mcabber {
         '-u', '-S', m.#socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'mcabber', '-x', '200', '-y', '60',
         `env HOME=${home} TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 mcabber -f ${rc}`,
       ], { env: { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: process.env['TERM'] ?? 'xterm-256color' } });
+      const { stdout } = await execFileP('tmux', ['-S', m.#socket, 'display-message', '-p', '-t', '=mcabber:', '#{pane_pid}']);
+      m.#pid = Number.parseInt(stdout.trim(), 10);
       await m.waitForTrace(/Connection established/, { timeoutMs: options.startTimeoutMs ?? 20000 });
       await m.waitForTrace(/Your status has been set/, { timeoutMs: options.startTimeoutMs ?? 20000 });
       for (const contact of options.contacts ?? []) await m.addContact(contact);
@@ -341,10 +354,44 @@ export class Mcabber {
     return this.#poll(async () => this.history(jid).slice(since).match(re), `history of ${jid} ${String(re)}`, options.timeoutMs ?? 15000, async () => this.history(jid).slice(since));
   }
 
-  /** Kills the tmux server (mcabber with it) and removes HOME. Idempotent. */
+  /**
+   * Ends mcabber (`/quit`, then SIGKILL by pid after 2 s: it survives the loss of its
+   * terminal), kills the private tmux server and removes HOME. Idempotent.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    const pid = this.#pid !== undefined && Number.isInteger(this.#pid) && this.#pid > 1 ? this.#pid : undefined;
+    /** Whether the process still exists (a zombie counts: tmux has not reaped it yet). */
+    const exists = (): boolean => {
+      if (pid === undefined) return false;
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const vanished = async (ms: number): Promise<boolean> => {
+      const deadline = Date.now() + ms;
+      while (exists()) {
+        if (Date.now() > deadline) return false;
+        await sleep(25);
+      }
+      return true;
+    };
+    if (pid !== undefined && exists()) {
+      // /quit: mcabber exits, tmux reaps it and, with no session left, exits too.
+      await this.command('/quit').catch(() => undefined);
+      if (!(await vanished(2000)) && !isZombie(pid)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // exited meanwhile
+        }
+        await vanished(2000);
+      }
+    }
     if (existsSync(this.#socket)) {
       await execFileP('tmux', ['-S', this.#socket, 'kill-server']).catch(() => undefined);
     }
