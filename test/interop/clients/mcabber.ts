@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PeerDescription, PeerProbe } from '../peer-availability.js';
+import { registerCleanup } from '../prosody/cleanup.js';
 import type { ProsodyAccount, ProsodyServer } from '../prosody/prosody-harness.js';
 
 const execFileP = promisify(execFile);
@@ -121,6 +122,7 @@ export class Mcabber {
   #stopped = false;
   /** mcabber's pid (the tmux pane's process: `env` execs mcabber). */
   #pid: number | undefined;
+  #unregister: (() => void) | undefined;
   /** The buddy whose chat buffer is open, if any. */
   #chat: string | undefined;
 
@@ -138,6 +140,22 @@ export class Mcabber {
     const resource = options.resource ?? 'mcabber';
     const home = mkdtempSync(join(tmpdir(), 'mcabber-test-'));
     const m = new Mcabber(options.account.jid, resource, home);
+    // An aborted test run must not leave mcabber, its tmux server or HOME behind.
+    m.#unregister = registerCleanup(() => {
+      if (m.#pid !== undefined && m.#pid > 1) {
+        try {
+          process.kill(m.#pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      try {
+        execFileSync('tmux', ['-S', m.#socket, 'kill-server'], { stdio: 'ignore' });
+      } catch {
+        // no server
+      }
+      rmSync(home, { recursive: true, force: true });
+    });
     try {
       const dir = join(home, '.mcabber');
       mkdirSync(join(dir, 'otr'), { recursive: true });
@@ -396,6 +414,7 @@ export class Mcabber {
       await execFileP('tmux', ['-S', this.#socket, 'kill-server']).catch(() => undefined);
     }
     rmSync(this.home, { recursive: true, force: true });
+    this.#unregister?.();
   }
 
   async #poll(

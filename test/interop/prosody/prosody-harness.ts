@@ -7,13 +7,13 @@
  * `stop()` terminates the process and removes the dir. Nothing listens beyond loopback.
  */
 import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { registerCleanup } from './cleanup.js';
 import { renderProsodyConfig } from './prosody-config.js';
 import type { ProsodyFeature } from './prosody-config.js';
 import { generateTestPki } from './test-pki.js';
@@ -95,24 +95,6 @@ export interface ProsodyServer {
 
 const DOMAIN = 'localhost';
 const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-/** Live servers, so an aborted test run does not leave prosody processes behind. */
-const live = new Set<{ child: ChildProcess; dir: string }>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const s of live) {
-      try {
-        s.child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-      rmSync(s.dir, { recursive: true, force: true });
-    }
-  });
-}
 
 /** Asks the OS for `n` distinct free TCP ports on 127.0.0.1. */
 export async function freePorts(n: number): Promise<number[]> {
@@ -203,14 +185,15 @@ async function startIn(dir: string, options: ProsodyOptions): Promise<ProsodySer
   const out = openSync(consolePath, 'a');
   const child = spawn('prosody', ['--config', configPath, '-F'], { cwd: dir, stdio: ['ignore', out, out] });
   closeSync(out);
-  const entry = { child, dir };
-  live.add(entry);
-  installExitHook();
+  // An aborted test run must not leave prosody processes or dirs behind.
+  const unregister = registerCleanup(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   let exited: number | string | null = null;
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = code ?? signal ?? 'unknown';
-      live.delete(entry);
       resolve();
     });
   });
@@ -235,6 +218,7 @@ async function startIn(dir: string, options: ProsodyOptions): Promise<ProsodySer
       clearTimeout(timer);
     }
     rmSync(dir, { recursive: true, force: true });
+    unregister();
   };
 
   const mustListen = [c2sPort];
