@@ -285,15 +285,20 @@ export class OtrPlugin {
 
   /** The peer a message to `jid` goes to: a bare JID follows its contact's encrypted (or finished) session. */
   #target(jid: string): Peer {
+    return this.#find(jid) ?? this.#peer(jid);
+  }
+
+  /** As #target, without creating a session. */
+  #find(jid: string): Peer | undefined {
     const key = normalizeJid(jid);
-    if (isFullJid(key)) return this.#peer(key);
+    if (isFullJid(key)) return this.#peers.get(key);
     let best: Peer | undefined;
     const rank = (p: Peer): number => (p.conversation.messageState === 'encrypted' ? 2 : p.conversation.messageState === 'finished' ? 1 : 0);
     for (const peer of this.#peers.values()) {
       if (peer.bare !== key || !isFullJid(peer.jid) || rank(peer) === 0) continue;
       if (best === undefined || rank(peer) > rank(best) || (rank(peer) === rank(best) && peer.securedOrder > best.securedOrder)) best = peer;
     }
-    return best ?? this.#peer(key);
+    return best ?? this.#peers.get(key);
   }
 
   #security(peer: Peer): SecurityState {
@@ -315,7 +320,11 @@ export class OtrPlugin {
 
   /** The session with `jid` (a bare JID reports the session its messages go to). */
   session(jid: string): OtrSessionInfo {
-    const peer = this.#target(jid);
+    const peer = this.#find(jid);
+    if (peer === undefined) {
+      const key = normalizeJid(jid);
+      return { jid: key, security: { kind: 'plaintext' }, instanceTags: [], held: this.#contactHeld.get(key)?.length ?? 0, policy: this.#policyFor(bareJid(key)) };
+    }
     return {
       jid: peer.jid,
       security: this.#security(peer),

@@ -17,10 +17,9 @@ export interface IncomingContext {
 /** A koa-style middleware handler; whatever it returns is sent as a reply. */
 export type MiddlewareHandler = (context: IncomingContext, next: () => Promise<unknown>) => unknown;
 
-/** @xmpp/middleware's API. */
+/** @xmpp/middleware's incoming chain (the plugin never uses `filter`: it runs after the socket write). */
 export interface MiddlewareLike {
   use(handler: MiddlewareHandler): unknown;
-  filter(handler: MiddlewareHandler): unknown;
 }
 
 /** The connection (@xmpp/connection): send path, status and events. */
