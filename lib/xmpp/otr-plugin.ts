@@ -154,7 +154,7 @@ export class OtrPlugin {
   #privateKey: Awaited<ReturnType<OtrAccountStore['privateKey']>> | undefined;
   #instanceTag = 0;
   readonly #ready: Promise<void>;
-  readonly #listeners: { target: { removeListener(event: string, listener: (...args: never[]) => void): unknown }; event: string; listener: (...args: never[]) => void }[] = [];
+  readonly #listeners: { target: { removeListener(event: string, listener: (...args: unknown[]) => void): unknown }; event: string; listener: (...args: unknown[]) => void }[] = [];
 
   /** Use {@link otrPlugin}. */
   constructor(deps: XmppDependencies, options: OtrPluginOptions = {}) {
@@ -175,14 +175,14 @@ export class OtrPlugin {
       // After a resume, @xmpp/stream-management resent what the server missed; then our queue.
       this.#listen(sm, 'resumed', () => setImmediate(() => void this.#outbox.flush()));
       // A resume failed: the stanzas the old session did not acknowledge go out again, first.
-      this.#listen(sm, 'fail', (stanza: Element) => void this.#outbox.requeueFailed(stanza));
+      this.#listen(sm, 'fail', (stanza) => void this.#outbox.requeueFailed(stanza as Element));
     }
     this.#ready = this.#init();
     this.#ready.catch(() => undefined);
   }
 
-  #listen(target: XmppDependencies['entity'] | NonNullable<XmppDependencies['streamManagement']>, event: string, listener: (...args: never[]) => void): void {
-    (target.on as (event: string, listener: (...args: never[]) => void) => unknown).call(target, event, listener);
+  #listen(target: XmppDependencies['entity'] | NonNullable<XmppDependencies['streamManagement']>, event: string, listener: (...args: unknown[]) => void): void {
+    (target.on as (event: string, listener: (...args: unknown[]) => void) => unknown).call(target, event, listener);
     this.#listeners.push({ target, event, listener });
   }
 

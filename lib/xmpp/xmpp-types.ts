@@ -27,15 +27,15 @@ export interface EntityLike {
   send(element: Element): Promise<unknown>;
   readonly status: string;
   readonly jid?: { toString(): string } | null | undefined;
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /** @xmpp/stream-management's emitter: 'fail' for unacknowledged stanzas of a lost session, 'resumed'. */
 export interface StreamManagementLike {
   on(event: 'fail' | 'ack', listener: (stanza: Element) => void): unknown;
   on(event: 'resumed', listener: () => void): unknown;
-  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /** The dependencies of the plugin: an @xmpp/client `client()` object satisfies this. */
