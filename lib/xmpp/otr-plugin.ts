@@ -168,7 +168,7 @@ export class OtrPlugin {
     for (const [jid, policy] of Object.entries(options.contactPolicies ?? {})) this.#contactPolicies.set(bareJid(jid), resolvePolicy(policy));
     const entity = deps.entity;
     this.#outbox = new Outbox({ isOnline: () => entity.status === 'online', write: (element) => entity.send(element) });
-    deps.middleware.use((context, next) => this.#incoming(context, next));
+    deps.middleware.use((context, next) => this.#incoming(context as IncomingContext, next));
     this.#listen(entity, 'online', () => void this.#outbox.flush());
     const sm = deps.streamManagement;
     if (sm !== undefined) {

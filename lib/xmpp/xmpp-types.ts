@@ -14,8 +14,12 @@ export interface IncomingContext {
   readonly from?: unknown;
 }
 
-/** A koa-style middleware handler; whatever it returns is sent as a reply. */
-export type MiddlewareHandler = (context: IncomingContext, next: () => Promise<unknown>) => unknown;
+/**
+ * A koa-style middleware handler; whatever it returns is sent as a reply. The context is
+ * typed `unknown` here so any middleware declaration fits; @xmpp/middleware passes an
+ * {@link IncomingContext}.
+ */
+export type MiddlewareHandler = (context: unknown, next: () => Promise<unknown>) => unknown;
 
 /** @xmpp/middleware's incoming chain (the plugin never uses `filter`: it runs after the socket write). */
 export interface MiddlewareLike {

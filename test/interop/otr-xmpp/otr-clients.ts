@@ -11,7 +11,6 @@ import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { otrPlugin, type OtrPlugin, type OtrPluginOptions } from '../../../lib/xmpp/otr-plugin.js';
 import type { OtrPluginEvents } from '../../../lib/xmpp/otr-events.js';
 import type { ProsodyAccount, ProsodyServer } from '../prosody/prosody-harness.js';
-import type { XmppDependencies } from '../../../lib/xmpp/xmpp-types.js';
 
 /**
  * Makes node:tls trust `caPem` in this process (in addition to the system CAs, validation
@@ -70,7 +69,7 @@ export async function connectOtr(
   xmpp.on('send', (element: XmppClientElement) => {
     if (element.name === 'message') sent.push(element.toString());
   });
-  const otr = await otrPlugin(xmpp as unknown as XmppDependencies, { account: account.jid, ...options });
+  const otr = await otrPlugin(xmpp, { account: account.jid, ...options });
   const events: OtrClient['events'] = [];
   const messages: OtrClient['messages'] = [];
   for (const name of EVENT_NAMES) otr.on(name, (payload) => events.push({ name, payload }));
