@@ -15,10 +15,11 @@ import { useProsody } from './prosody/prosody-mocha.js';
 import { connectOtr, eventsNamed, trustTestCa, until, type OtrClient } from './otr-xmpp/otr-clients.js';
 
 const botScript = fileURLToPath(new URL('../../examples/echo-bot/echo-bot.ts', import.meta.url));
+const chatScript = fileURLToPath(new URL('../../examples/chat/chat.ts', import.meta.url));
 
 describe('interop: examples/echo-bot through Prosody', function () {
   this.timeout(60_000);
-  const prosody = useProsody({ accounts: ['alice', 'bot'] });
+  const prosody = useProsody({ accounts: ['alice', 'bot', 'carol'] });
   let untrust: (() => void) | undefined;
   let bot: ChildProcess | undefined;
   let user: OtrClient | undefined;
@@ -84,5 +85,51 @@ describe('interop: examples/echo-bot through Prosody', function () {
     expect(existsSync(join(dir, 'bot.otr.json'))).to.equal(true);
     // The bot's log lines carry no message text.
     expect(lines.join('\n')).to.not.include('ping');
+  });
+
+  it('examples/chat talks to the bot: /otr start, security state on every line, /smp, /fingerprint, /trust', async () => {
+    const account = prosody.server.account('carol');
+    const chat = spawn(process.execPath, ['--import', 'tsx', chatScript,
+      '--service', prosody.server.service, '--jid', account.jid, '--password', account.password, '--resource', 'term',
+      '--ca', prosody.server.caPath, '--ephemeral', '--policy', 'manual', '--to', 'bot@localhost/bot',
+    ], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_DATA_HOME: dir } });
+    const out: string[] = [];
+    let buffer = '';
+    chat.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const parts = buffer.split('\n');
+      buffer = parts.pop() ?? '';
+      out.push(...parts.map((l) => l.replace(/^(?:> |\r)+/, '')));
+    });
+    const exited = new Promise((r) => chat.once('exit', r));
+    const type = (line: string): void => {
+      chat.stdin?.write(`${line}\n`);
+    };
+    const seen = (what: string): boolean => out.some((l) => l.includes(what));
+    try {
+      await until(() => seen('* online as carol@localhost/term'), 'chat online', 30_000);
+      type('/otr start');
+      await until(() => seen('* OTR session with bot@localhost/bot'), 'chat AKE');
+      type('hello bot');
+      await until(() => seen('bot@localhost/bot: echo: hello bot'), 'echo in chat');
+      expect(out.find((l) => l.includes('echo: hello bot'))?.startsWith('[OTR unverified] ')).to.equal(true);
+      type('/smp bot secret');
+      await until(() => seen('* SMP succeeded: fingerprint verified'), 'chat SMP');
+      type('/fingerprint');
+      await until(() => seen('* bot@localhost: ') && seen('(smp)'), 'fingerprint listing');
+      type('after smp');
+      await until(() => seen('bot@localhost/bot: echo: after smp'), 'echo after smp');
+      expect(out.find((l) => l.includes('echo: after smp'))?.startsWith('[OTR verified (smp)] ')).to.equal(true);
+      type('/untrust');
+      await until(() => seen('is now unverified'), 'untrust');
+      type('/otr end');
+      await until(() => seen('* OTR ended with bot@localhost/bot'), 'end');
+      type('/quit');
+      await exited;
+    } finally {
+      if (chat.exitCode === null) chat.kill('SIGTERM');
+    }
+    // Ephemeral: the chat client wrote no store.
+    expect(existsSync(join(dir, 'xmpp-otr-omemo'))).to.equal(false);
   });
 });
