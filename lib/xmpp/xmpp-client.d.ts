@@ -19,13 +19,15 @@ declare module '@xmpp/client' {
     toString(): string;
   }
 
-  /** A transport class (@xmpp/connection-tcp and subclasses): only its prototype is consulted. */
+  /** A transport instance (@xmpp/connection-tcp and subclasses); the client calls its prototype's methods. */
+  export interface XmppTransport {
+    socketParameters(service: string): unknown;
+  }
+
+  /** A transport class: @xmpp/client consults `prototype.socketParameters` and `prototype.Socket`. */
   export interface XmppTransportClass {
-    new (...args: never[]): unknown;
-    readonly prototype: {
-      socketParameters(service: string): unknown;
-      Socket: new () => unknown;
-    };
+    new (options?: unknown): XmppTransport;
+    readonly prototype: XmppTransport;
   }
 
   /** Options of `client()`. */
@@ -43,7 +45,7 @@ declare module '@xmpp/client' {
   /** What `client()` returns: the entity (a @xmpp/connection) with its plugins attached. */
   export interface XmppClient extends EventEmitter {
     readonly entity: XmppClient;
-    readonly options: XmppClientOptions & Record<string, unknown>;
+    readonly options: XmppClientOptions;
     readonly status: string;
     readonly jid: { toString(): string; bare(): { toString(): string } } | null;
     /** The current socket wrapper (@xmpp/tls Socket, net.Socket subclass, or a replacement). */
@@ -79,14 +81,3 @@ declare module '@xmpp/client' {
   export function jid(value: string): { toString(): string; local: string; domain: string; resource: string };
 }
 
-declare module '@xmpp/tcp/lib/Connection.js' {
-  import type { XmppTransportClass } from '@xmpp/client';
-  const ConnectionTCP: XmppTransportClass;
-  export default ConnectionTCP;
-}
-
-declare module '@xmpp/tls/lib/Connection.js' {
-  import type { XmppTransportClass } from '@xmpp/client';
-  const ConnectionTLS: XmppTransportClass;
-  export default ConnectionTLS;
-}

@@ -6,6 +6,7 @@
  *   check the IP SAN, RFC 6125 / RFC 5280 §4.2.1.6);
  * - `expired`: same names, signed by the CA, validity 2020-01-01 .. 2021-01-01;
  * - `wrongHost`: signed by the CA, valid now, but only for `DNS:wrong.example, IP:192.0.2.7`;
+ * - `selfSigned`: a self-signed server certificate (SAN as `server`, no CA behind it);
  * - `otherCa`: a second, unrelated CA (no certificate it signed is ever served): a client that
  *   trusts only it must refuse every server above.
  *
@@ -38,30 +39,34 @@ export interface TestPki {
   readonly server: TestCertificate;
   readonly expired: TestCertificate;
   readonly wrongHost: TestCertificate;
+  readonly selfSigned: TestCertificate;
 }
 
 /** Which server certificate a test server presents. */
-export type ServedCertificate = 'server' | 'expired' | 'wrongHost';
+export type ServedCertificate = 'server' | 'expired' | 'wrongHost' | 'selfSigned';
 
-function openssl(args: readonly string[], cwd: string, input?: Buffer): Buffer {
-  return execFileSync('openssl', args, { cwd, input, stdio: ['pipe', 'pipe', 'pipe'] });
+function openssl(args: readonly string[], cwd: string): Buffer {
+  return execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Computes the certificate facts with openssl itself (the independent reference for tests). */
+/**
+ * Computes the certificate facts with openssl itself (the independent reference for tests):
+ * one `openssl x509` call prints the SHA-256 fingerprint and the public key, whose PEM body is
+ * the DER SubjectPublicKeyInfo that the pin hashes.
+ */
 function describe(dir: string, name: string): TestCertificate {
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
-  const fpLine = openssl(['x509', '-in', certPath, '-noout', '-fingerprint', '-sha256'], dir).toString();
-  const fingerprintSha256 = fpLine.trim().replace(/^.*=/, '').toUpperCase();
-  const pubPem = openssl(['x509', '-in', certPath, '-noout', '-pubkey'], dir);
-  const spkiDer = openssl(['pkey', '-pubin', '-outform', 'DER'], dir, pubPem);
-  const spkiDigest = openssl(['dgst', '-sha256', '-binary'], dir, spkiDer);
+  const out = openssl(['x509', '-in', certPath, '-noout', '-fingerprint', '-sha256', '-pubkey'], dir).toString();
+  const fp = /sha256 Fingerprint=([0-9A-Fa-f:]+)/i.exec(out)?.[1];
+  const pub = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/.exec(out)?.[1];
+  if (!fp || !pub) throw new Error(`openssl x509 output not understood: ${out}`);
   return {
     certPem: readFileSync(certPath, 'utf8'),
     certPath,
     keyPath,
-    fingerprintSha256,
-    spkiSha256: spkiDigest.toString('base64'),
+    fingerprintSha256: fp.toUpperCase(),
+    spkiSha256: createHash('sha256').update(Buffer.from(pub.replace(/\s+/g, ''), 'base64')).digest('base64'),
   };
 }
 
@@ -142,6 +147,18 @@ export function generateTestPki(dir: string): TestPki {
   makeLeaf(dir, 'server', localNames, { days: 30 });
   makeLeaf(dir, 'expired', localNames, { start: '20200101000000Z', end: '20210101000000Z' });
   makeLeaf(dir, 'wrong-host', 'DNS:wrong.example,IP:192.0.2.7', { days: 30 });
+  makeKey(dir, 'self-signed');
+  openssl(
+    [
+      'req', '-x509', '-new', '-key', 'self-signed.key', '-sha256', '-days', '30', '-subj', '/CN=localhost',
+      '-addext', 'basicConstraints=critical,CA:FALSE',
+      '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
+      '-addext', 'extendedKeyUsage=serverAuth',
+      '-addext', `subjectAltName=${localNames}`,
+      '-out', 'self-signed.crt',
+    ],
+    dir,
+  );
   return {
     dir,
     ca: describe(dir, 'ca'),
@@ -149,6 +166,7 @@ export function generateTestPki(dir: string): TestPki {
     server: describe(dir, 'server'),
     expired: describe(dir, 'expired'),
     wrongHost: describe(dir, 'wrong-host'),
+    selfSigned: describe(dir, 'self-signed'),
   };
 }
 

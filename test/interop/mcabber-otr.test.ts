@@ -1,0 +1,162 @@
+/**
+ * Our OTR engine against a REAL desktop client: mcabber 1.1.2 (libotr 4.1.1) in tmux, both
+ * logged in to a throwaway Prosody over TLS. The AKE runs over real XMPP; each side's
+ * fingerprint of the other equals the other's own; messages go both ways, encrypted.
+ */
+import { expect } from 'chai';
+import { requirePeer } from './peer-availability.js';
+import { Mcabber, MCABBER_PEER, probeMcabber } from './clients/mcabber.js';
+import { OtrOverXmpp } from './clients/otr-over-xmpp.js';
+import { useProsody } from './prosody/prosody-mocha.js';
+import { independentFingerprint } from './ours/our-endpoint.js';
+import { generateDsaKey } from '../../lib/core/crypto/dsa.js';
+import { isTrustedFingerprint, parseFingerprintFile } from '../../otr/fingerprint-file.js';
+import { writePrivateKeyFile } from '../../otr/private-key-file.js';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** A v3 OTR Data Message on the wire: "?OTR:" + base64 of version 3 (00 03) and type 0x03 -> "AAMD". */
+const V3_DATA = /^\?OTR:AAMD/;
+
+describe('interop: our OTR engine vs mcabber (libotr) over Prosody', function () {
+  this.timeout(90000);
+  const fixture = useProsody({ accounts: ['alice', 'carol'] });
+  let mc: Mcabber | undefined;
+  let ours: OtrOverXmpp | undefined;
+
+  before(function () {
+    requirePeer(this, MCABBER_PEER, probeMcabber());
+  });
+
+  beforeEach(async () => {
+    const { server } = fixture;
+    ours = await OtrOverXmpp.login({ server, account: server.account('alice') });
+    mc = await Mcabber.start({ server, account: server.account('carol'), contacts: ['alice@localhost'] });
+  });
+
+  afterEach(async () => {
+    await mc?.stop();
+    await ours?.stop();
+    mc = undefined;
+    ours = undefined;
+  });
+
+  it('mcabber runs /otr start; fingerprints agree both ways; messages flow both ways encrypted', async () => {
+    const m = mc!;
+    const o = ours!;
+    const carol = 'carol@localhost';
+    await m.otrStart('alice@localhost');
+    const secure = await o.waitForEvent(carol, 'went-secure');
+    expect(secure.version).to.equal(3);
+    await m.waitForChat('alice@localhost', /\*\*\* OTR: channel established/);
+
+    // Each side sees the fingerprint the other side's own code reports.
+    expect(hex(secure.fingerprint)).to.equal(await m.otrOwnFingerprint());
+    expect(await m.otrPeerFingerprint('alice@localhost')).to.equal(o.fingerprint);
+    expect((await m.otrInfo('alice@localhost')).state).to.equal('encrypted');
+    expect(o.conversation(carol).messageState).to.equal('encrypted');
+
+    // ours -> mcabber
+    await o.send(carol, 'hello mcabber, from our engine');
+    expect(o.sent(carol).at(-1)).to.match(V3_DATA);
+    await m.waitForHistory('alice@localhost', /^MR .* hello mcabber, from our engine$/m);
+    await m.waitForChat('alice@localhost', /<O= hello mcabber, from our engine$/); // <O= : decrypted by libotr
+
+    // mcabber -> ours
+    await m.say('alice@localhost', 'and hello back from mcabber');
+    const shown = await o.waitForShown(carol, /and hello back from mcabber/);
+    expect(shown).to.deep.equal({ text: 'and hello back from mcabber', encrypted: true });
+
+    // mcabber ends the session: we see the Disconnected TLV.
+    await m.otrStop('alice@localhost');
+    const gone = await o.waitForEvent(carol, 'went-insecure');
+    expect(gone.reason).to.equal('peer-ended');
+    expect(o.conversation(carol).messageState).to.equal('finished');
+    expect(o.errors).to.deep.equal([]);
+  });
+
+  it('our engine starts the AKE; mcabber (policy manual) answers; several messages each way', async () => {
+    const m = mc!;
+    const o = ours!;
+    const carol = 'carol@localhost';
+    await o.startAke(carol);
+    expect(o.sent(carol)[0]).to.match(/^\?OTRv23\?/);
+    const secure = await o.waitForEvent(carol, 'went-secure');
+    expect(secure.version).to.equal(3);
+    await m.waitForChat('alice@localhost', /\*\*\* OTR: channel established/);
+    expect(await m.otrPeerFingerprint('alice@localhost')).to.equal(o.fingerprint);
+    expect(hex(secure.fingerprint)).to.equal(await m.otrOwnFingerprint());
+
+    for (let i = 1; i <= 3; i++) {
+      await o.send(carol, `ours #${i} with unicode: żółw ✓`);
+      await m.waitForChat('alice@localhost', new RegExp(`<O= ours #${i} with unicode: żółw ✓$`));
+      await m.say('alice@localhost', `mcabber #${i}`);
+      expect(await o.waitForShown(carol, new RegExp(`^mcabber #${i}$`))).to.deep.equal({ text: `mcabber #${i}`, encrypted: true });
+    }
+    expect(o.sent(carol).filter((w) => !w.startsWith('?OTR'))).to.deep.equal([]); // nothing in the clear
+
+    // We end it: mcabber notices.
+    await o.end(carol);
+    await m.waitForChat('alice@localhost', /\*\*\* OTR: channel closed/);
+    // mcabber answers a Disconnected TLV by ending its side too: back to plaintext.
+    expect((await m.otrInfo('alice@localhost')).state).to.equal('plaintext');
+    expect(o.errors).to.deep.equal([]);
+  });
+
+  it('SMP with mcabber both ways: equal secrets succeed, different secrets fail', async () => {
+    const m = mc!;
+    const o = ours!;
+    const carol = 'carol@localhost';
+    await m.otrStart('alice@localhost');
+    await o.waitForEvent(carol, 'went-secure');
+    await m.waitForChat('alice@localhost', /\*\*\* OTR: channel established/);
+
+    // mcabber asks, we answer with the same secret.
+    await m.smpQuery('alice@localhost', 'rosebud');
+    await o.waitForSmp(carol, 'secret-needed');
+    await o.respondSmp(carol, 'rosebud');
+    expect((await o.waitForSmp(carol, 'succeeded')).authenticatedPeer).to.equal(true);
+    await m.waitForChat('alice@localhost', /Socialist Millionaires' Protocol: Success!/);
+
+    // We ask with a question, mcabber answers with a different secret.
+    await o.startSmp(carol, 'swordfish', 'the fish?');
+    await m.waitForChat('alice@localhost', /Question: the fish\?/);
+    await m.smpRespond('alice@localhost', 'tuna');
+    await o.waitForSmp(carol, 'failed');
+    await m.waitForChat('alice@localhost', /Socialist Millionaires' Protocol: Failure\./);
+    expect(o.conversation(carol).messageState).to.equal('encrypted');
+    expect(o.errors).to.deep.equal([]);
+  });
+
+  it('mcabber loads a key file written by our otr/private-key-file.ts; its libotr .fpr parses with our reader', async () => {
+    const { server } = fixture;
+    const o = ours!;
+    const carol = 'carol@localhost';
+    const carolKey = generateDsaKey();
+    await mc!.stop();
+    mc = await Mcabber.start({
+      server,
+      account: server.account('carol'),
+      contacts: ['alice@localhost'],
+      otrPrivateKeyFile: writePrivateKeyFile([{ accountName: carol, protocol: 'jabber', privateKey: carolKey }]),
+    });
+    const m = mc;
+    expect(m.trace()).not.to.match(/Generating new OTR key/);
+    expect(await m.otrOwnFingerprint()).to.equal(independentFingerprint(carolKey));
+
+    await m.otrStart('alice@localhost');
+    const secure = await o.waitForEvent(carol, 'went-secure');
+    expect(hex(secure.fingerprint)).to.equal(independentFingerprint(carolKey));
+    expect(await m.otrTrust('alice@localhost', o.fingerprint)).to.equal(true);
+
+    const entries = parseFingerprintFile(m.otrFiles().fingerprints);
+    const ourEntry = entries.find((e) => e.username === 'alice@localhost');
+    expect(ourEntry, m.otrFiles().fingerprints).not.to.equal(undefined);
+    expect(ourEntry?.accountName).to.equal(carol);
+    expect(ourEntry?.protocol).to.equal('jabber');
+    expect(hex(ourEntry?.fingerprint ?? new Uint8Array())).to.equal(o.fingerprint);
+    expect(ourEntry && isTrustedFingerprint(ourEntry)).to.equal(true);
+    // A wrong fingerprint un-trusts it again.
+    expect(await m.otrTrust('alice@localhost', '0'.repeat(40))).to.equal(false);
+  });
+});
