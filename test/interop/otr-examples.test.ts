@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../lib/core/store/store.js';
 import { useProsody } from './prosody/prosody-mocha.js';
-import { connectOtr, eventsNamed, trustTestCa, until, type OtrClient } from './otr-xmpp/otr-clients.js';
+import { connectOtr, eventsNamed, until, type OtrClient } from './otr-xmpp/otr-clients.js';
 
 const botScript = fileURLToPath(new URL('../../examples/echo-bot/echo-bot.ts', import.meta.url));
 const chatScript = fileURLToPath(new URL('../../examples/chat/chat.ts', import.meta.url));
@@ -20,14 +20,12 @@ const chatScript = fileURLToPath(new URL('../../examples/chat/chat.ts', import.m
 describe('interop: examples/echo-bot through Prosody', function () {
   this.timeout(60_000);
   const prosody = useProsody({ accounts: ['alice', 'bot', 'carol'] });
-  let untrust: (() => void) | undefined;
   let bot: ChildProcess | undefined;
   let user: OtrClient | undefined;
   let dir: string;
   const lines: string[] = [];
 
   before(async () => {
-    untrust = trustTestCa(prosody.server.caPem);
     dir = mkdtempSync(join(tmpdir(), 'otr-echo-bot-'));
     const account = prosody.server.account('bot');
     bot = spawn(process.execPath, ['--import', 'tsx', botScript,
@@ -55,7 +53,6 @@ describe('interop: examples/echo-bot through Prosody', function () {
       bot.kill('SIGTERM');
       await exited;
     }
-    untrust?.();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,41 +1,20 @@
 /**
  * Helpers for the OTR plugin's end-to-end tests: @xmpp/client 0.14 clients with the plugin,
- * logged in to the throwaway Prosody over STARTTLS with certificate validation against the
- * run's CA, each with a raw log of every element the server sent (recorded on the
+ * secured by lib/xmpp/secure-client.ts (STARTTLS, certificate validated against the run's CA
+ * only, plaintext refused), logged in to the throwaway Prosody, each with a raw log of every element the server sent (recorded on the
  * connection's `element` event, before any middleware: what the server saw and relayed).
  */
-import { client, xml } from '@xmpp/client';
-import type { XmppClient, XmppClientElement } from '@xmpp/client';
-import tls from 'node:tls';
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { xml } from '@xmpp/client';
+import type { XmppClientElement } from '@xmpp/client';
+import { secureClient, type SecureXmppClient } from '../../../lib/xmpp/secure-client.js';
+import { parseStanza } from '../../unit/xmpp/loopback.js';
 import { otrPlugin, type OtrPlugin, type OtrPluginOptions } from '../../../lib/xmpp/otr-plugin.js';
 import type { OtrPluginEvents } from '../../../lib/xmpp/otr-events.js';
 import type { ProsodyAccount, ProsodyServer } from '../prosody/prosody-harness.js';
 
-/**
- * Makes node:tls trust `caPem` in this process (in addition to the system CAs, validation
- * stays on) until the returned function is called. @xmpp/client 0.14 has no TLS options
- * (its STARTTLS calls tls.connect({ socket, host })); the TLS module of lib/xmpp replaces this
- * for applications.
- */
-export function trustTestCa(caPem: string): () => void {
-  const original = tls.connect;
-  const patched = function (this: unknown, ...args: unknown[]): TLSSocket {
-    const [first] = args;
-    if (typeof first === 'object' && first !== null && !('ca' in first)) {
-      args[0] = { ...(first as ConnectionOptions), ca: [...tls.rootCertificates, caPem] };
-    }
-    return (original as (...a: unknown[]) => TLSSocket).apply(this, args);
-  };
-  (tls as { connect: unknown }).connect = patched;
-  return () => {
-    (tls as { connect: unknown }).connect = original;
-  };
-}
-
 /** One logged-in client with the plugin. */
 export interface OtrClient {
-  readonly xmpp: XmppClient;
+  readonly xmpp: SecureXmppClient;
   readonly otr: OtrPlugin;
   readonly jid: string;
   /** Every message stanza the server sent this connection, serialized. */
@@ -59,7 +38,7 @@ export async function connectOtr(
   resource: string,
   options: OtrPluginOptions,
 ): Promise<OtrClient> {
-  const xmpp = client({ service: server.service, domain: server.domain, username: account.username, password: account.password, resource });
+  const xmpp = secureClient({ service: server.service, domain: server.domain, username: account.username, password: account.password, resource, tls: { ca: server.caPem } });
   xmpp.on('error', () => undefined);
   const raw: string[] = [];
   xmpp.on('element', (element: XmppClientElement) => {
@@ -96,7 +75,7 @@ export async function connectOtr(
 export function cutSocket(c: OtrClient): void {
   const wrapper = c.xmpp.socket as { socket?: { destroy(): void } | null } | undefined;
   if (!wrapper?.socket) throw new Error('no socket to cut');
-  wrapper.socket.destroy();
+  wrapper.socket.destroy(); // the TLSSocket (and its TCP socket) dies, as on a network failure
 }
 
 /** Resolves when `predicate` holds, polling (event-driven tests with a deadline, not timing). */
@@ -116,4 +95,17 @@ export function eventsNamed<K extends keyof OtrPluginEvents>(c: OtrClient, name:
 /** Bodies of the raw message stanzas a client received. */
 export function rawBodies(c: OtrClient): string[] {
   return c.raw.map((s) => /<body>([\s\S]*?)<\/body>/.exec(s)?.[1] ?? '').filter((b) => b.length > 0);
+}
+
+/** The hygiene elements a serialized message carries (order- and attribute-order-independent). */
+export function hygieneOf(stanza: string): { eme: boolean; noStore: boolean; noPermanentStore: boolean; noCopy: boolean; carbonsPrivate: boolean } {
+  const el = parseStanza(stanza);
+  const eme = el.getChild('encryption', 'urn:xmpp:eme:0');
+  return {
+    eme: eme?.attrs.namespace === 'urn:xmpp:otr:0',
+    noStore: el.getChild('no-store', 'urn:xmpp:hints') !== undefined,
+    noPermanentStore: el.getChild('no-permanent-store', 'urn:xmpp:hints') !== undefined,
+    noCopy: el.getChild('no-copy', 'urn:xmpp:hints') !== undefined,
+    carbonsPrivate: el.getChild('private', 'urn:xmpp:carbons:2') !== undefined,
+  };
 }
