@@ -3,6 +3,8 @@
  *
  * - `otrPlugin(xmpp, options)`: OTR v3 (with SMP) for an @xmpp/client 0.14 client
  *   (lib/xmpp/otr-plugin.ts), its typed events and helpers;
+ * - `secureClient(options)` / `secureTransport(xmpp, tls)`: TLS the application controls
+ *   (custom CA, SPKI pins, plaintext refused), lib/xmpp/secure-client.ts;
  * - `OtrAccountStore`: the account's DSA key, instance tag and fingerprints with trust, with
  *   libotr file import/export; `FileStore` (atomic, optionally passphrase-encrypted),
  *   `MemoryStore`, `OverlayStore` and the `KeyValueStore` interface;
@@ -22,6 +24,19 @@ export {
 } from './xmpp/otr-plugin.js';
 export type { OtrPluginEvents, OtrMessageEvent, OtrSmpEvent, SecurityState } from './xmpp/otr-events.js';
 export { buildChatMessage, readIncomingChat, NS_EME, NS_OTR, NS_HINTS, NS_CARBONS, type IncomingChat } from './xmpp/otr-stanzas.js';
+export {
+  secureClient,
+  secureTransport,
+  TlsError,
+  type SecureClientOptions,
+  type SecureTransport,
+  type SecureXmppClient,
+  type TlsErrorCode,
+  type TlsOptions,
+  type InsecureTlsOptions,
+  type ConnectionSecurity,
+  type ServerCertificateInfo,
+} from './xmpp/secure-client.js';
 export type { XmppDependencies, EntityLike, MiddlewareLike, StreamManagementLike } from './xmpp/xmpp-types.js';
 export {
   OtrAccountStore,

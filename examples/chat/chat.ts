@@ -19,8 +19,8 @@
  * Anything else is sent to the current contact.
  */
 import { createInterface } from 'node:readline';
-import { client, xml } from '@xmpp/client';
-import { formatFingerprint, otrPlugin, parseFingerprint, type SecurityState } from '../../lib/index.js';
+import { xml } from '@xmpp/client';
+import { formatFingerprint, otrPlugin, parseFingerprint, secureClient, type SecurityState } from '../../lib/index.js';
 import { accountOptions } from '../common/account-options.js';
 
 const options = accountOptions('usage: chat --service URI --jid JID --password PASS [--ca PEM] [--to JID] [--store PATH] [--policy P] [--ephemeral]', {
@@ -41,7 +41,7 @@ function human(hex: string): string {
   return bytes === undefined ? hex : formatFingerprint(bytes);
 }
 
-const xmpp = client({ service: options.service, domain: options.domain, username: options.username, password: options.password, resource: options.resource });
+const xmpp = secureClient({ service: options.service, domain: options.domain, username: options.username, password: options.password, resource: options.resource, tls: options.tls });
 xmpp.on('error', (error: Error) => print(undefined, `! connection: ${error.message}`));
 xmpp.on('status', (status: string) => {
   if (status === 'disconnect' || status === 'online') print(undefined, `* ${status}`);

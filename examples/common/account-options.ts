@@ -6,20 +6,19 @@
  *   --jid      XMPP_JID       user@domain
  *   --password XMPP_PASSWORD
  *   --resource XMPP_RESOURCE
- *   --ca       XMPP_CA        PEM file of a CA to trust (e.g. a test server's)
+ *   --ca       XMPP_CA        PEM file of the CA to trust (replaces the system roots; e.g. a test server's)
+ *   --pin      XMPP_PIN       pin-sha256 of the server's key (RFC 7469 base64), checked as well
  *   --store    OTR_STORE      path of the OTR key store (default: under $XDG_DATA_HOME)
  *   --passphrase OTR_PASSPHRASE  encrypt the store at rest
  *   --policy   OTR_POLICY     manual | opportunistic | require-encryption
  *   --ephemeral               write nothing, ask the server not to store
  *
- * @xmpp/client 0.14 has no TLS options, and Node reads NODE_EXTRA_CA_CERTS only at start: with
- * `--ca` the example re-runs itself once with that variable set (certificate validation stays
- * on; nothing is ever accepted unvalidated).
+ * The connection is made by lib/xmpp/secure-client.ts: STARTTLS or direct TLS, certificate
+ * validated, plaintext refused; there is no flag to weaken that.
  */
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { OtrPolicyName } from '../../lib/index.js';
+import type { OtrPolicyName, TlsOptions } from '../../lib/index.js';
 
 /** Parsed account options. */
 export interface AccountOptions {
@@ -33,6 +32,8 @@ export interface AccountOptions {
   readonly passphrase: string | undefined;
   readonly policy: OtrPolicyName;
   readonly ephemeral: boolean;
+  /** TLS policy for secureClient. */
+  readonly tls: TlsOptions;
   /** Flags the example defines itself. */
   readonly extra: Record<string, string | boolean | undefined>;
 }
@@ -49,6 +50,7 @@ export function accountOptions(usage: string, extra: Record<string, { type: 'str
       password: { type: 'string' },
       resource: { type: 'string' },
       ca: { type: 'string' },
+      pin: { type: 'string' },
       store: { type: 'string' },
       passphrase: { type: 'string' },
       policy: { type: 'string' },
@@ -60,13 +62,11 @@ export function accountOptions(usage: string, extra: Record<string, { type: 'str
   });
   const get = (name: string, env: string): string | undefined => (values[name as keyof typeof values] as string | undefined) ?? process.env[env];
   const ca = get('ca', 'XMPP_CA');
-  if (ca !== undefined && process.env.NODE_EXTRA_CA_CERTS !== resolve(ca)) {
-    const run = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: 'inherit',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: resolve(ca) },
-    });
-    process.exit(run.status ?? 1);
-  }
+  const pin = get('pin', 'XMPP_PIN');
+  const tls: TlsOptions = {
+    ...(ca === undefined ? {} : { ca: readFileSync(ca, 'utf8') }),
+    ...(pin === undefined ? {} : { pins: [pin] }),
+  };
   const jid = get('jid', 'XMPP_JID');
   const password = get('password', 'XMPP_PASSWORD');
   const service = get('service', 'XMPP_SERVICE');
@@ -95,6 +95,7 @@ export function accountOptions(usage: string, extra: Record<string, { type: 'str
     passphrase: get('passphrase', 'OTR_PASSPHRASE'),
     policy,
     ephemeral: values.ephemeral === true || process.env.OTR_EPHEMERAL === '1',
+    tls,
     extra: extraValues,
   };
 }

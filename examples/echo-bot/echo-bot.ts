@@ -11,8 +11,8 @@
  *
  * Prints one line per event (no message text, only what happened) to stdout.
  */
-import { client, xml } from '@xmpp/client';
-import { otrPlugin } from '../../lib/index.js';
+import { xml } from '@xmpp/client';
+import { otrPlugin, secureClient } from '../../lib/index.js';
 import { accountOptions } from '../common/account-options.js';
 
 const options = accountOptions('usage: echo-bot --service URI --jid JID --password PASS [--ca PEM] [--smp-secret S] [--smp-question Q] [--store PATH]', {
@@ -26,7 +26,7 @@ const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const xmpp = client({ service: options.service, domain: options.domain, username: options.username, password: options.password, resource: options.resource });
+const xmpp = secureClient({ service: options.service, domain: options.domain, username: options.username, password: options.password, resource: options.resource, tls: options.tls });
 xmpp.on('error', (error: Error) => log(`xmpp-error ${error.message}`));
 
 const otr = await otrPlugin(xmpp, {
