@@ -89,6 +89,8 @@ export interface OtrPluginEvents {
   'delivery-error': { readonly jid: string; readonly id: string | undefined; readonly condition: string | undefined };
   /** Input from the network was rejected, or storage failed; the sessions are unchanged. */
   'otr-error': { readonly jid: string | undefined; readonly error: ProtocolError };
+  /** A peer's OTR instance (same instance tag) now writes from another resource; its session followed. */
+  moved: { readonly from: string; readonly to: string; readonly instanceTag: number };
   /** Every engine event, raw (for debugging and tools). */
   'otr-event': { readonly jid: string; readonly event: OtrEvent };
 }

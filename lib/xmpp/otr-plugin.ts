@@ -35,6 +35,8 @@ import { OtrConversation } from '../../otr/conversation.js';
 import type { OtrEvent, OtrResult } from '../../otr/events.js';
 import { OTR_POLICY_ALWAYS, OTR_POLICY_MANUAL, OTR_POLICY_NEVER, OTR_POLICY_OPPORTUNISTIC, type OtrPolicy } from '../../otr/policy.js';
 import { parseFingerprint } from '../../otr/public-key.js';
+import { decodeOtrMessage } from '../../otr/encoded-message.js';
+import { OTR_MESSAGE_TYPE } from '../../otr/message-types.js';
 import type { OtrMessageEvent, OtrPluginEvents, SecurityState } from './otr-events.js';
 import { bareJid, buildChatMessage, isFullJid, isOtrWireText, MAX_BODY_CHARS, normalizeJid, readIncomingChat, replaceBody } from './otr-stanzas.js';
 import { Outbox } from './outbox.js';
@@ -96,7 +98,8 @@ export interface OtrSessionInfo {
 }
 
 interface Peer {
-  readonly jid: string;
+  /** The JID its messages go to; changes when the peer's instance moves to a new resource. */
+  jid: string;
   readonly bare: string;
   conversation: OtrConversation;
   policy: OtrPolicy;
@@ -736,11 +739,39 @@ export class OtrPlugin {
     return next();
   }
 
+  /**
+   * A v3 Data Message from a resource we have no session with, whose sender instance tag is
+   * that of an encrypted session with another resource of the same account: the peer's client
+   * reconnected under a new resource (OTR v3 spec, "Instance Tags": the tag, not the resource,
+   * names the client). The session follows it, so no new AKE is needed; the server vouches that
+   * both resources belong to the same account.
+   */
+  #followMovedInstance(from: string, body: string): void {
+    if (!body.startsWith('?OTR:') || !isFullJid(from)) return;
+    let header;
+    try {
+      header = decodeOtrMessage(body);
+    } catch {
+      return;
+    }
+    if (header.version !== 3 || header.type !== OTR_MESSAGE_TYPE.data || header.receiverInstanceTag !== this.#instanceTag) return;
+    const bare = bareJid(from);
+    for (const [key, peer] of this.#peers) {
+      if (peer.bare !== bare || !isFullJid(key) || peer.conversation.instanceState(header.senderInstanceTag) !== 'encrypted') continue;
+      this.#peers.delete(key);
+      peer.jid = from;
+      this.#peers.set(from, peer);
+      this.#emit('moved', { from: key, to: from, instanceTag: header.senderInstanceTag });
+      return;
+    }
+  }
+
   async #receive(from: string, body: string, id: string | undefined, delayed: boolean): Promise<OtrMessageEvent | undefined> {
     if (body.length > MAX_BODY_CHARS) {
       this.#emit('otr-error', { jid: from, error: new MalformedMessageError('xmpp.otr.body-too-large', 'message body is larger than the limit') });
       return undefined;
     }
+    if (!this.#peers.has(from)) this.#followMovedInstance(from, body);
     const peer = this.#peer(from);
     const result = peer.conversation.receive(body);
     await this.#apply(peer, result);

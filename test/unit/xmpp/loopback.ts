@@ -34,10 +34,10 @@ export class LoopbackEntity extends EventEmitter {
 
   constructor(
     readonly network: LoopbackNetwork,
-    readonly fullJid: string,
+    public fullJid: string,
   ) {
     super();
-    this.jid = { toString: () => fullJid };
+    this.jid = { toString: () => this.fullJid };
     this.middleware = middlewareFactory({ entity: this });
   }
 
@@ -67,6 +67,15 @@ export class LoopbackNetwork {
     return e;
   }
 
+  /** The entity logs in again under another resource (a fresh session after a lost one). */
+  rename(oldJid: string, newJid: string): void {
+    const e = this.entities.get(oldJid);
+    if (e === undefined) throw new Error('no such entity');
+    this.entities.delete(oldJid);
+    e.fullJid = newJid;
+    this.entities.set(newJid, e);
+  }
+
   route(from: string, text: string): void {
     const stanza = parseStanza(text);
     stanza.attrs.from = from;
@@ -93,7 +102,7 @@ export async function loopbackParty(network: LoopbackNetwork, fullJid: string, o
   const otr = await otrPlugin({ entity, middleware: entity.middleware }, { account: fullJid.split('/')[0], store: new MemoryStore(), ...options });
   const events: LoopbackParty['events'] = [];
   const messages: LoopbackParty['messages'] = [];
-  for (const name of ['message', 'secure', 'insecure', 'fingerprint', 'trust', 'smp', 'held', 'held-sent', 'not-sent', 'peer-error', 'delivery-error', 'otr-error'] as const) {
+  for (const name of ['message', 'secure', 'insecure', 'fingerprint', 'trust', 'smp', 'held', 'held-sent', 'not-sent', 'peer-error', 'delivery-error', 'otr-error', 'moved'] as const) {
     otr.on(name, (payload) => events.push({ name, payload }));
   }
   otr.on('message', (m) => messages.push(m));

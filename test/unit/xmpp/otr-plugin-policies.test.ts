@@ -97,4 +97,22 @@ describe('xmpp/otr-plugin: policies and API', function () {
     await settle(() => bob.messages.length === 3, 'queued delivered');
     expect(bob.messages.map((m) => m.text)).to.deep.equal(['q1', 'q2', 'q3']);
   });
+
+  it('a contact\'s client back under a new resource keeps its session (same instance tag): no new AKE', async () => {
+    const network = new LoopbackNetwork();
+    const alice = await loopbackParty(network, ALICE, { policy: 'manual' });
+    const bob = await loopbackParty(network, BOB, { policy: 'manual' });
+    await alice.otr.start(BOB);
+    await settle(() => alice.otr.session(BOB).security.kind === 'encrypted' && bob.otr.session(ALICE).security.kind === 'encrypted', 'AKE');
+    network.rename(BOB, 'bob@example.org/phone-2');
+    await bob.otr.send(ALICE, 'new resource, same client');
+    await settle(() => alice.messages.length === 1, 'message from the new resource');
+    expect(alice.messages[0]).to.include({ from: 'bob@example.org/phone-2', encrypted: true, text: 'new resource, same client' });
+    expect(named(alice, 'moved')).to.deep.equal([{ from: BOB, to: 'bob@example.org/phone-2', instanceTag: bob.otr.instanceTag }]);
+    expect(named(alice, 'secure')).to.have.length(1);
+    expect((await alice.otr.send('bob@example.org', 'reply')).to).to.equal('bob@example.org/phone-2');
+    await settle(() => bob.messages.length === 1, 'reply');
+    expect(bob.messages[0]).to.include({ text: 'reply', encrypted: true });
+    expect(named(alice, 'otr-error')).to.deep.equal([]);
+  });
 });
