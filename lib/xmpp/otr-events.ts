@@ -79,6 +79,13 @@ export interface OtrPluginEvents {
   smp: OtrSmpEvent;
   /** Messages are held until the session with `jid` is encrypted (encryption required). */
   held: { readonly jid: string; readonly count: number };
+  /**
+   * Held messages cannot go out yet, and why: the server bounced our request
+   * ('undeliverable'), the peer answered in plaintext (it may have no OTR), or the peer ended
+   * the session ('peer-ended': end it and start again). They stay held (never sent in
+   * plaintext) until a session is encrypted or the application calls `discardHeld`.
+   */
+  'held-blocked': { readonly jid: string; readonly count: number; readonly reason: 'undeliverable' | 'peer-answered-in-plaintext' | 'peer-ended' };
   /** Held messages were sent encrypted. */
   'held-sent': { readonly jid: string; readonly count: number };
   /** A message was not sent; `reason` says why (the peer ended the session, or OTR is off). */

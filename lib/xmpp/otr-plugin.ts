@@ -145,6 +145,8 @@ export class OtrPlugin {
   readonly #queue = new PeerQueue();
   readonly #outbox: Outbox;
   readonly #seen = new Map<string, true>();
+  /** Ids of stanzas we sent (bounded), to tie a bounce to its conversation. */
+  readonly #sentTo = new Map<string, string>();
   /** Messages to a bare JID held (encryption required) until one of its resources is encrypted. */
   readonly #contactHeld = new Map<string, string[]>();
   readonly #ephemeral: boolean;
@@ -337,6 +339,32 @@ export class OtrPlugin {
     };
   }
 
+  #heldFor(jid: string): number {
+    const peer = this.#peers.get(normalizeJid(jid));
+    return (peer?.conversation.heldCount ?? 0) + (this.#contactHeld.get(normalizeJid(jid))?.length ?? 0);
+  }
+
+  /**
+   * Drops the messages held for `jid` (encryption required, but no session came up): they
+   * are never sent. Returns how many were dropped. A finished session is ended first.
+   */
+  async discardHeld(jid: string): Promise<number> {
+    this.#check(jid, 'discardHeld');
+    await this.#ready;
+    const key = normalizeJid(jid);
+    return this.#queue.run(key, async () => {
+      let count = this.#contactHeld.get(key)?.length ?? 0;
+      this.#contactHeld.delete(key);
+      const peer = this.#peers.get(key);
+      if (peer !== undefined && peer.conversation.heldCount > 0) {
+        count += peer.conversation.heldCount;
+        if (peer.conversation.messageState !== 'plaintext') await this.#apply(peer, peer.conversation.end());
+        peer.conversation = this.#newConversation(peer.jid, peer.policy);
+      }
+      return count;
+    });
+  }
+
   /** Every session the plugin knows. */
   sessions(): OtrSessionInfo[] {
     return [...this.#peers.keys()].map((jid) => this.session(jid));
@@ -374,7 +402,13 @@ export class OtrPlugin {
     if (texts.length === 0) return Promise.resolve();
     let flushed: Promise<void> = Promise.resolve();
     for (const text of texts) {
-      flushed = this.#outbox.push(buildChatMessage(peer.jid, text, { id: this.#newId(), noStore: this.#ephemeral }));
+      const id = this.#newId();
+      this.#sentTo.set(id, peer.jid);
+      if (this.#sentTo.size > SEEN_IDS) {
+        const oldest = this.#sentTo.keys().next().value;
+        if (oldest !== undefined) this.#sentTo.delete(oldest);
+      }
+      flushed = this.#outbox.push(buildChatMessage(peer.jid, text, { id, noStore: this.#ephemeral }));
     }
     return flushed;
   }
@@ -426,6 +460,7 @@ export class OtrPlugin {
         return;
       case 'held-until-encrypted':
         this.#emit('held', { jid: peer.jid, count: event.count });
+        if (peer.conversation.messageState === 'finished') this.#emit('held-blocked', { jid: peer.jid, count: event.count, reason: 'peer-ended' });
         return;
       case 'held-messages-sent':
         this.#emit('held-sent', { jid: peer.jid, count: event.count });
@@ -715,7 +750,10 @@ export class OtrPlugin {
     if (incoming.kind === 'other') return next();
     const from = normalizeJid(incoming.from);
     if (incoming.kind === 'bounce') {
-      this.#emit('delivery-error', { jid: from, id: incoming.id, condition: incoming.condition });
+      const target = incoming.id === undefined ? undefined : this.#sentTo.get(incoming.id);
+      const jid = target ?? from;
+      this.#emit('delivery-error', { jid, id: incoming.id, condition: incoming.condition });
+      if (target !== undefined && this.#heldFor(target) > 0) this.#emit('held-blocked', { jid: target, count: this.#heldFor(target), reason: 'undeliverable' });
       return next();
     }
     try {
@@ -776,6 +814,11 @@ export class OtrPlugin {
     const result = peer.conversation.receive(body);
     await this.#apply(peer, result);
     if (result.show === undefined) return undefined;
+    const heldJid = this.#heldFor(peer.jid) > 0 ? peer.jid : this.#heldFor(peer.bare) > 0 ? peer.bare : undefined;
+    if (!result.show.encrypted && peer.conversation.messageState === 'plaintext' && heldJid !== undefined && !isOtrWireText(body)) {
+      // We asked for OTR and the peer answers in plaintext: it may have no OTR at all.
+      this.#emit('held-blocked', { jid: heldJid, count: this.#heldFor(heldJid), reason: 'peer-answered-in-plaintext' });
+    }
     const message: OtrMessageEvent = {
       from,
       text: result.show.text,

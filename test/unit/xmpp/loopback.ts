@@ -85,6 +85,13 @@ export class LoopbackNetwork {
     const targets = to.includes('/') ? [this.entities.get(to)] : [...this.entities.values()].filter((e) => e.fullJid.startsWith(`${to}/`));
     // Asynchronous, in order, as a socket would deliver.
     for (const target of targets) if (target !== undefined) setImmediate(() => target.receiveRaw(stamped));
+    const sender = this.entities.get(from);
+    if (targets.every((t) => t === undefined) && sender !== undefined && stanza.name === 'message' && stanza.attrs.type !== 'error') {
+      // Nobody there: the server bounces it (RFC 6120 §8.3, service-unavailable).
+      const id = stanza.attrs.id ?? '';
+      const bounce = `<message xmlns='jabber:client' from='${to}' to='${from}' type='error' id='${id}'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`;
+      setImmediate(() => sender.receiveRaw(bounce));
+    }
   }
 }
 
@@ -102,7 +109,7 @@ export async function loopbackParty(network: LoopbackNetwork, fullJid: string, o
   const otr = await otrPlugin({ entity, middleware: entity.middleware }, { account: fullJid.split('/')[0], store: new MemoryStore(), ...options });
   const events: LoopbackParty['events'] = [];
   const messages: LoopbackParty['messages'] = [];
-  for (const name of ['message', 'secure', 'insecure', 'fingerprint', 'trust', 'smp', 'held', 'held-sent', 'not-sent', 'peer-error', 'delivery-error', 'otr-error', 'moved'] as const) {
+  for (const name of ['message', 'secure', 'insecure', 'fingerprint', 'trust', 'smp', 'held', 'held-sent', 'not-sent', 'peer-error', 'delivery-error', 'otr-error', 'moved', 'held-blocked'] as const) {
     otr.on(name, (payload) => events.push({ name, payload }));
   }
   otr.on('message', (m) => messages.push(m));

@@ -115,4 +115,23 @@ describe('xmpp/otr-plugin: policies and API', function () {
     expect(bob.messages[0]).to.include({ text: 'reply', encrypted: true });
     expect(named(alice, 'otr-error')).to.deep.equal([]);
   });
+
+  it('require-encryption tells the application why held messages cannot go out, and can drop them', async () => {
+    const network = new LoopbackNetwork();
+    const alice = await loopbackParty(network, ALICE, { policy: 'require-encryption' });
+    const bob = await loopbackParty(network, BOB, { policy: 'never' }); // a client without OTR
+    await alice.otr.send(BOB, 'must stay secret');
+    await settle(() => bob.messages.length === 1, 'query shown to a non-OTR client');
+    await bob.otr.send(ALICE, 'what is this?');
+    await settle(() => named(alice, 'held-blocked').length === 1, 'held-blocked');
+    expect(named(alice, 'held-blocked')[0]).to.deep.equal({ jid: BOB, count: 1, reason: 'peer-answered-in-plaintext' });
+    expect(await alice.otr.discardHeld(BOB)).to.equal(1);
+    expect(alice.otr.session(BOB).held).to.equal(0);
+    // To a resource that is not there: the bounce of our request is reported.
+    await alice.otr.send('bob@example.org/gone', 'also secret');
+    await settle(() => named(alice, 'held-blocked').length === 2, 'bounce');
+    expect(named(alice, 'held-blocked')[1]).to.deep.equal({ jid: 'bob@example.org/gone', count: 1, reason: 'undeliverable' });
+    expect(named(alice, 'delivery-error').at(-1)).to.include({ jid: 'bob@example.org/gone', condition: 'service-unavailable' });
+    for (const s of network.log) expect(s).to.not.match(/must stay secret|also secret/);
+  });
 });
