@@ -112,6 +112,12 @@ interface Peer {
 
 /** Most (sender, stanza id) pairs remembered to drop repeats. */
 const SEEN_IDS = 4096;
+/**
+ * Most conversations kept. Senders come from the network, so without a bound a hostile server
+ * could make us keep a conversation per forged resource; past the bound the oldest idle one
+ * (plaintext, nothing held) is forgotten.
+ */
+export const MAX_CONVERSATIONS = 1024;
 
 /** Resolves a policy name. */
 export function resolvePolicy(policy: OtrPolicyName | OtrPolicy | undefined): OtrPolicy {
@@ -283,9 +289,19 @@ export class OtrPlugin {
       const bare = bareJid(key);
       const policy = this.#policyFor(bare);
       peer = { jid: key, bare, conversation: this.#newConversation(key, policy), policy, securedOrder: 0, trust: undefined, answeredQuestion: false };
+      if (this.#peers.size >= MAX_CONVERSATIONS) this.#evictIdle();
       this.#peers.set(key, peer);
     }
     return peer;
+  }
+
+  #evictIdle(): void {
+    for (const [key, peer] of this.#peers) {
+      if (peer.conversation.messageState === 'plaintext' && peer.conversation.heldCount === 0) {
+        this.#peers.delete(key);
+        return;
+      }
+    }
   }
 
   /** The peer a message to `jid` goes to: a bare JID follows its contact's encrypted (or finished) session. */

@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ProtocolError } from '../../../lib/core/errors.js';
+import { MAX_CONVERSATIONS } from '../../../lib/xmpp/otr-plugin.js';
 import { LoopbackNetwork, loopbackParty, named, settle, type LoopbackParty } from './loopback.js';
 
 const ALICE = 'alice@example.org/desk';
@@ -129,6 +130,14 @@ describe('xmpp/otr-plugin: hostile input', function () {
     for (const e of named(bob, 'otr-error')) expect(e.error).to.be.instanceOf(ProtocolError);
     expect(bob.otr.session(ALICE).security.kind).to.equal('encrypted');
     await stillWorks('after fuzz');
+  });
+
+  it('a flood of senders keeps memory bounded and the encrypted session', async () => {
+    for (let i = 0; i < MAX_CONVERSATIONS + 200; i++) inject(bob, `alice@example.org/forged-${i}`, `<body>hi ${i}</body>`, `type='chat' id='f${i}'`);
+    await settle(() => bob.messages.length >= MAX_CONVERSATIONS + 200, 'flood processed');
+    expect(bob.otr.sessions().length).to.be.at.most(MAX_CONVERSATIONS);
+    expect(bob.otr.session(ALICE).security.kind).to.equal('encrypted');
+    await stillWorks('after flood');
   });
 
   it('one peer\'s messages reach the application in arrival order', async () => {
