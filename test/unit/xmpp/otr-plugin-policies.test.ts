@@ -5,6 +5,9 @@
  * full JID.
  */
 import { expect } from 'chai';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LoopbackNetwork, loopbackParty, named, settle } from './loopback.js';
 
 const ALICE = 'alice@example.org/desk';
@@ -133,5 +136,31 @@ describe('xmpp/otr-plugin: policies and API', function () {
     expect(named(alice, 'held-blocked')[1]).to.deep.equal({ jid: 'bob@example.org/gone', count: 1, reason: 'undeliverable' });
     expect(named(alice, 'delivery-error').at(-1)).to.include({ jid: 'bob@example.org/gone', condition: 'service-unavailable' });
     for (const s of network.log) expect(s).to.not.match(/must stay secret|also secret/);
+  });
+
+  it('the default file store keeps identity, instance tag and trust across restarts (encrypted with a passphrase)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otr-plugin-store-'));
+    try {
+      const storePath = join(dir, 'alice.otr.json');
+      const network = new LoopbackNetwork();
+      const alice = await loopbackParty(network, ALICE, { policy: 'manual', store: undefined, storePath, passphrase: 'pw' });
+      const bob = await loopbackParty(network, BOB, { policy: 'manual' });
+      await alice.otr.start(BOB);
+      await settle(() => alice.otr.session(BOB).security.kind === 'encrypted', 'AKE');
+      await alice.otr.trust('bob@example.org', 'manual');
+      const fingerprint = await alice.otr.ourFingerprint();
+      const tag = alice.otr.instanceTag;
+      await alice.otr.close();
+      expect(readdirSync(dir)).to.deep.equal(['alice.otr.json']);
+      expect(readFileSync(storePath, 'utf8')).to.include('store-encrypted').and.not.include('bob@example.org');
+      const again = await loopbackParty(new LoopbackNetwork(), ALICE, { policy: 'manual', store: undefined, storePath, passphrase: 'pw' });
+      expect(await again.otr.ourFingerprint()).to.equal(fingerprint);
+      expect(again.otr.instanceTag).to.equal(tag);
+      expect((await again.otr.fingerprints('bob@example.org')).map((f) => f.trust)).to.deep.equal(['manual']);
+      await again.otr.close();
+      await bob.otr.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
