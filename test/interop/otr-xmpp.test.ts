@@ -182,6 +182,8 @@ describe('interop: OTR plugin over Prosody (STARTTLS, secure-client)', function 
       cutSocket(alice);
       await until(() => alice.xmpp.status !== 'online', 'disconnect');
       for (const text of ['m3', 'm4', 'm5']) expect((await alice.otr.send(bob.jid, text)).kind).to.equal('encrypted');
+      // Bob writes while alice is away: on a resume the server hands it over with the session.
+      if (mode === 'stream-management resume') await bob.otr.send(alice.jid, 'while you were away');
       expect(alice.otr.queued).to.be.at.least(3);
       await until(() => alice.xmpp.status === 'online' && alice.otr.queued === 0, 'reconnected and drained', 20_000);
       await until(() => bob.messages.length >= 5, 'all messages');
@@ -193,6 +195,10 @@ describe('interop: OTR plugin over Prosody (STARTTLS, secure-client)', function 
       for (const body of rawBodies(bob)) expect(body).to.not.match(/^m\d$/);
       expect(eventsNamed(bob, 'otr-error')).to.deep.equal([]);
       expect(alice.otr.session(bob.jid).security.kind).to.equal('encrypted');
+      if (mode === 'stream-management resume') {
+        await until(() => alice.messages.some((m) => m.text === 'while you were away'), 'message queued at the server');
+        expect(alice.messages.filter((m) => m.text === 'while you were away').map((m) => m.encrypted)).to.deep.equal([true]);
+      }
       // And back: the session survived on both sides.
       await bob.otr.send(alice.jid, 'still here');
       await until(() => alice.messages.some((m) => m.text === 'still here' && m.encrypted), 'reply');

@@ -45,6 +45,11 @@ describe('xmpp/otr-plugin: policies and API', function () {
     await settle(() => alice.messages.length === 1, 'query shown as text');
     expect(alice.messages[0]?.text.startsWith('?OTRv')).to.equal(true);
     expect(alice.otr.session(BOB).security.kind).to.equal('plaintext');
+    // The contact's policy changes at run time: the idle conversation takes it at once.
+    alice.otr.setPolicy('bob@example.org', 'opportunistic');
+    await alice.otr.send(BOB, 'now with a tag');
+    await settle(() => bob.messages.some((m) => m.text === 'now with a tag'), 'tagged message');
+    expect(network.log.some((s) => /<body>now with a tag \t  \t\t\t\t \t \t \t /.test(s))).to.equal(true);
   });
 
   it('require-encryption per contact: held, AKE requested, sent encrypted; never plaintext on the wire', async () => {
