@@ -45,6 +45,12 @@ export interface SecureTransport {
    * connection is secured.
    */
   readonly security: ConnectionSecurity | undefined;
+  /**
+   * Calls `listener` each time a connection is secured (every reconnect makes a new handshake,
+   * so a changed server certificate is seen here), or plaintext is accepted, before any
+   * XMPP data is sent on it. Returns a function that removes the listener.
+   */
+  onSecured(listener: (security: ConnectionSecurity) => void): () => void;
 }
 
 /** Options of {@link secureClient}: @xmpp/client's, plus `tls`. */
@@ -82,10 +88,24 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
   const Tcp = findTransport(entity, 'xmpp://localhost:5222');
   const Tls = findTransport(entity, 'xmpps://localhost:5223');
   if (!Tcp || !Tls) throw new TypeError('secureTransport: the entity has no @xmpp/tcp and @xmpp/tls transports');
+  const socketOf = (T: XmppTransportClass): unknown => (T.prototype as { Socket?: unknown }).Socket;
+  if ([Tcp, Tls].some((T) => typeof socketOf(T) === 'function' && (socketOf(T) as { prototype: unknown }).prototype instanceof SecureSocket)) {
+    throw new TypeError('secureTransport: this entity is already secured (one policy per entity)');
+  }
 
+  const listeners = new Set<(security: ConnectionSecurity) => void>();
   const context: SecureSocketContext = {
     policy,
     servername: () => policy.servername ?? String(entity.options.domain ?? ''),
+    onSecured: (security) => {
+      for (const listener of [...listeners]) {
+        try {
+          listener(security);
+        } catch (error) {
+          entity.emit('error', error);
+        }
+      }
+    },
   };
   class BoundSocket extends SecureSocket {
     constructor() {
@@ -150,6 +170,10 @@ export function secureTransport({ entity }: { entity: SecurableEntity }, tls: Tl
       const socket = entity.socket;
       return socket instanceof SecureSocket ? socket.security : undefined;
     },
+    onSecured(listener: (security: ConnectionSecurity) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
 }
 
@@ -164,10 +188,13 @@ async function negotiateStartTls(entity: SecurableEntity, socket: SecureSocket):
     entity.on('element', onReply);
   });
   try {
-    await socket.requestStartTls();
-    const el = await withTimeout(reply, entity.options.timeout ?? 2000).finally(() => {
+    let el: XmppClientElement;
+    try {
+      await socket.requestStartTls();
+      el = await withTimeout(reply, entity.options.timeout ?? 2000);
+    } finally {
       if (onReply) entity.removeListener('element', onReply);
-    });
+    }
     if (!el.is('proceed', NS_TLS)) {
       socket.fail(new TlsError('tls.starttls-failed', 'server refused STARTTLS'));
       return;

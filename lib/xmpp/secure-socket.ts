@@ -28,6 +28,8 @@ export interface SecureSocketContext {
   readonly policy: TlsPolicy;
   /** The reference identity at connect time (policy.servername, else the XMPP domain). */
   servername(): string;
+  /** Called once per connection when it is secured, or when plaintext is accepted. */
+  onSecured?(security: ConnectionSecurity): void;
 }
 
 /** RFC 6120 §5.4.2.1 */
@@ -138,6 +140,7 @@ export class SecureSocket extends EventEmitter {
     if (!this.#context.policy.allowPlaintext) throw new TlsError('tls.plaintext-refused', 'plaintext is not allowed by the TLS policy');
     if (p.name !== 'plain') throw new Error('SecureSocket.acceptPlaintext: stream is not plain');
     this.#phase = { ...p, accepted: true };
+    this.#context.onSecured?.({ kind: 'plaintext' });
   }
 
   /** Emits `error` with a typed error and destroys the connection. */
@@ -195,6 +198,7 @@ export class SecureSocket extends EventEmitter {
         failOnce(e);
         return;
       }
+      if (this.#phase.name === 'secure') this.#context.onSecured?.(this.#phase.security);
       onSecure();
     });
   }

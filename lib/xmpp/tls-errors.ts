@@ -63,8 +63,9 @@ const UNTRUSTED = new Set([
  */
 export function classifyTlsError(error: unknown): TlsError {
   if (error instanceof TlsError) return error;
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
-  const detail = code || (error instanceof Error ? error.message : String(error));
+  const raw = typeof error === 'object' && error !== null && 'code' in error ? (error as { code: unknown }).code : undefined;
+  const code = typeof raw === 'string' ? raw : '';
+  const detail = code || (error instanceof Error ? error.message : 'unknown error');
   if (UNTRUSTED.has(code)) {
     return new TlsError('tls.untrusted-certificate', `server certificate is not trusted (${detail})`, { cause: error });
   }

@@ -12,6 +12,7 @@ import { independentFingerprint } from './ours/our-endpoint.js';
 import { generateDsaKey } from '../../lib/core/crypto/dsa.js';
 import { isTrustedFingerprint, parseFingerprintFile } from '../../otr/fingerprint-file.js';
 import { writePrivateKeyFile } from '../../otr/private-key-file.js';
+import { OTR_POLICY_ALWAYS, OTR_POLICY_OPPORTUNISTIC } from '../../otr/policy.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -158,5 +159,71 @@ describe('interop: our OTR engine vs mcabber (libotr) over Prosody', function ()
     expect(ourEntry && isTrustedFingerprint(ourEntry)).to.equal(true);
     // A wrong fingerprint un-trusts it again.
     expect(await m.otrTrust('alice@localhost', '0'.repeat(40))).to.equal(false);
+  });
+
+  it('our fragmented AKE and data messages (140-character fragments) are reassembled by libotr', async () => {
+    const { server } = fixture;
+    await ours!.stop();
+    ours = await OtrOverXmpp.login({ server, account: server.account('alice'), maxFragmentSize: 140 });
+    const o = ours;
+    const m = mc!;
+    const carol = 'carol@localhost';
+    await o.startAke(carol);
+    await o.waitForEvent(carol, 'went-secure');
+    const long = `a long message ${'0123456789'.repeat(60)} end`;
+    const before = o.sent(carol).length;
+    await o.send(carol, long);
+    const fragments = o.sent(carol).slice(before);
+    expect(fragments.length).to.be.greaterThan(3);
+    for (const f of fragments) {
+      expect(f.length).to.be.at.most(140);
+      expect(f).to.match(/^\?OTR\|[0-9a-f]+\|[0-9a-f]+,\d{5},\d{5},/);
+    }
+    await m.waitForHistory('alice@localhost', new RegExp(`^MR .* ${long}$`, 'm'));
+    expect(o.sent(carol).some((w) => w.startsWith('?OTR|'))).to.equal(true);
+    expect(o.errors).to.deep.equal([]);
+  });
+
+  describe('policies', () => {
+    it('mcabber opportunistic: its whitespace-tagged plaintext starts our AKE (we are opportunistic too)', async () => {
+      const { server } = fixture;
+      await mc!.stop();
+      await ours!.stop();
+      ours = await OtrOverXmpp.login({ server, account: server.account('alice'), policy: OTR_POLICY_OPPORTUNISTIC });
+      mc = await Mcabber.start({ server, account: server.account('carol'), contacts: ['alice@localhost'], otrPolicy: 'opportunistic' });
+      const o = ours;
+      const m = mc;
+      const carol = 'carol@localhost';
+      await m.say('alice@localhost', 'hi in the clear, with a tag');
+      // We show the text without the tag, then run the AKE libotr's tag offered.
+      expect(await o.waitForShown(carol, /^hi in the clear, with a tag$/)).to.deep.equal({ text: 'hi in the clear, with a tag', encrypted: false });
+      const secure = await o.waitForEvent(carol, 'went-secure');
+      expect(secure.version).to.equal(3);
+      expect(hex(secure.fingerprint)).to.equal(await m.otrOwnFingerprint());
+      await m.waitForChat('alice@localhost', /\*\*\* OTR: channel established/);
+      await o.send(carol, 'now encrypted');
+      expect(o.sent(carol).at(-1)).to.match(V3_DATA);
+      await m.waitForChat('alice@localhost', /<O= now encrypted$/);
+      expect(o.errors).to.deep.equal([]);
+    });
+
+    it('we require encryption: the message is held, a query goes out, mcabber (manual) answers, the held message arrives encrypted', async () => {
+      const { server } = fixture;
+      await ours!.stop();
+      ours = await OtrOverXmpp.login({ server, account: server.account('alice'), policy: OTR_POLICY_ALWAYS });
+      const o = ours;
+      const m = mc!;
+      const carol = 'carol@localhost';
+      await o.send(carol, 'secret, never in the clear');
+      expect(o.events(carol).some((e) => e.kind === 'held-until-encrypted')).to.equal(true);
+      expect(o.sent(carol)).to.have.length(1);
+      expect(o.sent(carol)[0]).to.match(/^\?OTRv23\?/);
+      await o.waitForEvent(carol, 'went-secure');
+      await o.waitForEvent(carol, 'held-messages-sent');
+      await m.waitForChat('alice@localhost', /<O= secret, never in the clear$/);
+      expect(o.sent(carol).filter((w) => w.includes('secret, never'))).to.deep.equal([]);
+      expect(m.history('alice@localhost')).to.match(/^MR .* secret, never in the clear$/m);
+      expect(o.errors).to.deep.equal([]);
+    });
   });
 });

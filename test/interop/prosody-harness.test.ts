@@ -16,6 +16,7 @@ import type { ProsodyServer } from './prosody/prosody-harness.js';
 import { PROSODY_PEER, probeProsody, useProsody } from './prosody/prosody-mocha.js';
 import { requirePeer } from './peer-availability.js';
 import { nodeFingerprint } from './prosody/test-pki.js';
+import { probeMcabber } from './clients/mcabber.js';
 
 const execFileP = promisify(execFile);
 const chatScript = fileURLToPath(new URL('./prosody/stock-client-chat.ts', import.meta.url));
@@ -129,6 +130,26 @@ describe('interop: Prosody test harness', function () {
         failed = error;
       }
       expect(String((failed as { stderr?: string } | undefined)?.stderr)).to.match(/not-authorized/);
+    });
+  });
+
+  describe('peer probes', () => {
+    before(function () {
+      requirePeer(this, PROSODY_PEER, probeProsody());
+    });
+
+    it('report prosody and mcabber as missing when they are not on PATH (what makes CI fail loudly)', () => {
+      const saved = process.env['PATH'];
+      process.env['PATH'] = '/nonexistent';
+      try {
+        const p = probeProsody();
+        expect(p.available).to.equal(false);
+        expect(p.available ? '' : p.reason).to.match(/not found/);
+        expect(probeMcabber().available).to.equal(false);
+      } finally {
+        process.env['PATH'] = saved;
+      }
+      expect(probeProsody().available).to.equal(true);
     });
   });
 

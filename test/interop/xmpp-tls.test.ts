@@ -241,7 +241,10 @@ describe('interop: TLS policy of the secure @xmpp/client (Prosody)', function ()
       const x = make(server, 'starttls', { ca: server.caPem, pins: [server.servedCertificate.spkiSha256] });
       x.reconnect.start();
       x.on('error', () => undefined);
+      const secured: string[] = [];
+      const off = x.transportSecurity.onSecured((s) => secured.push(s.kind === 'tls' ? s.certificate.spkiSha256 : s.kind));
       await x.start();
+      expect(secured).to.deep.equal([server.servedCertificate.spkiSha256]);
       try {
         const first = (x.socket as { socket: TLSSocket }).socket;
         for (let i = 0; i < 100 && !x.streamManagement.enabled; i++) await new Promise((r) => setTimeout(r, 20));
@@ -255,6 +258,8 @@ describe('interop: TLS policy of the secure @xmpp/client (Prosody)', function ()
         const sec = x.transportSecurity.security;
         expect(sec?.kind === 'tls' && sec.pinned && sec.certificate.spkiSha256).to.equal(server.servedCertificate.spkiSha256);
         expect(x.status).to.equal('online');
+        expect(secured).to.deep.equal([server.servedCertificate.spkiSha256, server.servedCertificate.spkiSha256]);
+        off();
       } finally {
         x.reconnect.stop();
         await x.stop();
@@ -273,7 +278,12 @@ describe('interop: TLS policy of the secure @xmpp/client (Prosody)', function ()
       try {
         const e = await refused(server, 'starttls', { ca: server.caPem });
         expect(e.code).to.equal('tls.starttls-unavailable');
-        const x = await online(server, 'starttls', { insecure: { allowPlaintext: true } });
+        const x = make(server, 'starttls', { insecure: { allowPlaintext: true } });
+        const secured: unknown[] = [];
+        x.transportSecurity.onSecured((s) => secured.push(s));
+        x.on('error', () => undefined);
+        await x.start();
+        expect(secured).to.deep.equal([{ kind: 'plaintext' }]);
         expect(x.isSecure()).to.equal(false);
         expect(x.transportSecurity.security).to.deep.equal({ kind: 'plaintext' });
         await x.stop();

@@ -163,10 +163,11 @@ export class Mcabber {
         { mode: 0o600 },
       );
       chmodSync(rc, 0o600);
+      // -u and a UTF-8 locale: the pane must show non-ASCII text as is (CI has no locale set).
       await execFileP('tmux', [
-        '-S', m.#socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'mcabber', '-x', '200', '-y', '60',
-        `env HOME=${home} TERM=xterm-256color LANG=C.UTF-8 mcabber -f ${rc}`,
-      ]);
+        '-u', '-S', m.#socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'mcabber', '-x', '200', '-y', '60',
+        `env HOME=${home} TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 mcabber -f ${rc}`,
+      ], { env: { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: process.env['TERM'] ?? 'xterm-256color' } });
       await m.waitForTrace(/Connection established/, { timeoutMs: options.startTimeoutMs ?? 20000 });
       await m.waitForTrace(/Your status has been set/, { timeoutMs: options.startTimeoutMs ?? 20000 });
       for (const contact of options.contacts ?? []) await m.addContact(contact);

@@ -40,6 +40,8 @@ export interface OtrOverXmppOptions {
   readonly resource?: string;
   readonly policy?: OtrPolicy;
   readonly privateKey?: DsaPrivateKey;
+  /** Longest wire message; longer OTR messages are fragmented (OTR v3 "Fragmentation"). */
+  readonly maxFragmentSize?: number;
 }
 
 /** Our engine on the wire. */
@@ -50,11 +52,13 @@ export class OtrOverXmpp {
   /** Our fingerprint computed independently of otr/ (SHA-1 over the DSA MPIs), lowercase hex. */
   readonly fingerprint: string;
   readonly #policy: OtrPolicy;
+  readonly #maxFragmentSize: number | undefined;
   readonly #peers = new Map<string, PeerLog>();
   readonly #instanceTag = 0x100 + Math.floor(Math.random() * 0xfffffe00);
   readonly errors: unknown[] = [];
 
-  private constructor(xmpp: SecureXmppClient, jid: string, key: DsaPrivateKey, policy: OtrPolicy) {
+  private constructor(xmpp: SecureXmppClient, jid: string, key: DsaPrivateKey, policy: OtrPolicy, maxFragmentSize: number | undefined) {
+    this.#maxFragmentSize = maxFragmentSize;
     this.xmpp = xmpp;
     this.jid = jid;
     this.privateKey = key;
@@ -74,7 +78,7 @@ export class OtrOverXmpp {
       tls: { ca: server.caPem },
     });
     xmpp.reconnect.stop();
-    const self = new OtrOverXmpp(xmpp, account.jid, options.privateKey ?? generateDsaKey(), options.policy ?? OTR_POLICY_MANUAL);
+    const self = new OtrOverXmpp(xmpp, account.jid, options.privateKey ?? generateDsaKey(), options.policy ?? OTR_POLICY_MANUAL, options.maxFragmentSize);
     xmpp.on('error', (e: unknown) => self.errors.push(e));
     xmpp.on('stanza', (s: XmppClientElement) => self.#onStanza(s));
     await xmpp.start();
@@ -93,6 +97,7 @@ export class OtrOverXmpp {
           privateKey: this.privateKey,
           instanceTag: this.#instanceTag,
           policy: this.#policy,
+          ...(this.#maxFragmentSize === undefined ? {} : { maxFragmentSize: this.#maxFragmentSize }),
         }),
         shown: [],
         events: [],

@@ -3,12 +3,15 @@
  * SecureSocket plaintext guard (bytes actually written to a loopback TCP sink).
  */
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { client } from '@xmpp/client';
+import { secureClient, secureTransport } from '../../../lib/xmpp/secure-client.js';
 import { SecureSocket } from '../../../lib/xmpp/secure-socket.js';
 import { TlsError, classifyTlsError } from '../../../lib/xmpp/tls-errors.js';
 import type { TlsErrorCode } from '../../../lib/xmpp/tls-errors.js';
@@ -192,5 +195,70 @@ describe('xmpp/tls-options', () => {
       const [e] = (await errored) as [TlsError];
       expect(e.code).to.equal('tls.unsupported-transport');
     });
+  });
+});
+
+describe('xmpp/secure-client: hooking', () => {
+  it('replaces the transports, refuses a second policy and a started entity', () => {
+    const x = client({ service: 'xmpp://127.0.0.1:1', domain: 'localhost' });
+    const before = [...x.transports];
+    const handle = secureTransport({ entity: x });
+    expect(x.transports).to.have.length(3);
+    expect(x.transports.some((T) => before.includes(T))).to.equal(false);
+    expect(handle.security).to.equal(undefined);
+    expect(handle.policy.allowPlaintext).to.equal(false);
+    expect(() => secureTransport({ entity: x }, { insecure: { allowPlaintext: true } })).to.throw(TypeError, /already secured/);
+    const y = secureClient({ service: 'xmpp://127.0.0.1:1', domain: 'localhost' });
+    expect(() => secureTransport({ entity: y })).to.throw(TypeError, /already secured/);
+    expect(() => secureClient({ service: 'xmpp://127.0.0.1:1', domain: 'localhost', tls: { pins: ['nope'] } })).to.throw(RangeError);
+    const z = client({ service: 'xmpp://127.0.0.1:1', domain: 'localhost' });
+    (z as unknown as { status: string }).status = 'online';
+    expect(() => secureTransport({ entity: z })).to.throw(TypeError, /before start/);
+  });
+});
+
+describe('xmpp/tls-options: properties', () => {
+  const codes: readonly string[] = [
+    'tls.untrusted-certificate', 'tls.certificate-expired', 'tls.certificate-not-yet-valid', 'tls.hostname-mismatch',
+    'tls.pin-mismatch', 'tls.certificate-invalid', 'tls.handshake-failed', 'tls.starttls-unavailable',
+    'tls.starttls-failed', 'tls.plaintext-refused', 'tls.unsupported-transport',
+  ];
+
+  it('classifyTlsError maps anything thrown to a TlsError with a known code, keeping the cause', () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.constantFrom('CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'X_CERT_Y')), fc.anything({ withNullPrototype: true }), (code, junk) => {
+      for (const thrown of [Object.assign(new Error('m'), { code }), junk, { code: junk }]) {
+        const t = classifyTlsError(thrown);
+        expect(t).to.be.instanceOf(TlsError);
+        expect(codes).to.include(t.code);
+        expect(t.cause).to.equal(thrown);
+      }
+    }));
+  });
+
+  it('normalizePin accepts exactly base64 of 32 bytes (optionally sha256/-prefixed)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.boolean(), (bytes, prefixed) => {
+      const b64 = Buffer.from(bytes).toString('base64');
+      const pin = prefixed ? `sha256/${b64}` : b64;
+      if (bytes.length === 32) expect(normalizePin(pin)).to.equal(b64);
+      else expect(() => normalizePin(pin)).to.throw(RangeError);
+    }));
+    fc.assert(fc.property(fc.string(), (s) => {
+      try {
+        const out = normalizePin(s);
+        expect(Buffer.from(out, 'base64')).to.have.length(32);
+      } catch (error) {
+        expect(error).to.be.instanceOf(RangeError);
+      }
+    }));
+  });
+
+  it('resolveTlsPolicy weakens nothing unless a flag is literally true; nodeTlsOptions always validates then', () => {
+    fc.assert(fc.property(fc.anything(), fc.anything(), (allowPlaintext, acceptInvalidCertificate) => {
+      const p = resolveTlsPolicy({ insecure: { allowPlaintext, acceptInvalidCertificate } as never });
+      expect(p.allowPlaintext).to.equal(allowPlaintext === true);
+      expect(p.acceptInvalidCertificate).to.equal(acceptInvalidCertificate === true);
+      const o = nodeTlsOptions(p, 'localhost');
+      expect(o.rejectUnauthorized).to.equal(acceptInvalidCertificate !== true);
+    }));
   });
 });
