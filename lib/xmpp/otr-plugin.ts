@@ -573,7 +573,7 @@ export class OtrPlugin {
 
   #check(jid: string, what: string): void {
     if (this.#closed) throw new StateError('xmpp.otr.closed', 'the OTR plugin is closed');
-    if (typeof jid !== 'string' || jid.length === 0 || /[\s\0]/.test(jid) || !jid.includes('@') && !jid.includes('.')) {
+    if (typeof jid !== 'string' || jid.length === 0 || /[\s\0]/.test(jid) || (!jid.includes('@') && !jid.includes('.'))) {
       throw new TypeError(`${what}: jid must be a JID`);
     }
   }
