@@ -1,0 +1,65 @@
+/**
+ * xmpp-otr-omemo: end-to-end encryption for @xmpp/client. The package's public entry:
+ *
+ * - `otrPlugin(xmpp, options)`: OTR v3 (with SMP) for an @xmpp/client 0.14 client
+ *   (lib/xmpp/otr-plugin.ts), its typed events and helpers;
+ * - `secureClient(options)` / `secureTransport(xmpp, tls)`: TLS the application controls
+ *   (custom CA, SPKI pins, plaintext refused), lib/xmpp/secure-client.ts;
+ * - `OtrAccountStore`: the account's DSA key, instance tag and fingerprints with trust, with
+ *   libotr file import/export; `FileStore` (atomic, optionally passphrase-encrypted),
+ *   `MemoryStore`, `OverlayStore` and the `KeyValueStore` interface;
+ * - the OTR types an application sees (policies, engine events, SMP events), and typed errors.
+ *
+ * The transport-free engines stay available as `xmpp-otr-omemo/otr`, `/smp` and `/omemo`.
+ */
+export {
+  otrPlugin,
+  OtrPlugin,
+  resolvePolicy,
+  defaultStorePath,
+  type OtrPluginOptions,
+  type OtrPolicyName,
+  type SendOutcome,
+  type OtrSessionInfo,
+} from './xmpp/otr-plugin.js';
+export type { OtrPluginEvents, OtrMessageEvent, OtrSmpEvent, SecurityState } from './xmpp/otr-events.js';
+export { buildChatMessage, readIncomingChat, NS_EME, NS_OTR, NS_HINTS, NS_CARBONS, type IncomingChat } from './xmpp/otr-stanzas.js';
+export {
+  secureClient,
+  secureTransport,
+  TlsError,
+  type SecureClientOptions,
+  type SecureTransport,
+  type SecureXmppClient,
+  type TlsErrorCode,
+  type TlsOptions,
+  type InsecureTlsOptions,
+  type ConnectionSecurity,
+  type ServerCertificateInfo,
+} from './xmpp/secure-client.js';
+export type { XmppDependencies, EntityLike, MiddlewareLike, StreamManagementLike } from './xmpp/xmpp-types.js';
+export {
+  OtrAccountStore,
+  type FingerprintTrust,
+  type KnownFingerprint,
+  type LibotrFiles,
+  type LibotrAccountSelector,
+  type LibotrImportSummary,
+  type OtrAccountStoreOptions,
+} from './otr-account-store.js';
+export { FileStore, type FileStoreOptions, type ScryptParameters } from './core/store/file-store.js';
+export { MemoryStore, type KeyValueStore } from './core/store/store.js';
+export { OverlayStore } from './core/store/overlay-store.js';
+export { ProtocolError, MalformedMessageError, VerificationError, StateError, StorageError } from './core/errors.js';
+export {
+  OTR_POLICY_ALWAYS,
+  OTR_POLICY_DEFAULT,
+  OTR_POLICY_MANUAL,
+  OTR_POLICY_NEVER,
+  OTR_POLICY_OPPORTUNISTIC,
+  type OtrPolicy,
+} from '../otr/policy.js';
+export type { OtrEvent, WentInsecureReason, IgnoredReason } from '../otr/events.js';
+export type { OtrVersion } from '../otr/message-types.js';
+export { formatFingerprint, parseFingerprint } from '../otr/public-key.js';
+export type { SmpEvent } from '../smp/index.js';
