@@ -7,9 +7,9 @@ import { classifyIncoming } from '../../../otr/classify.js';
 describe('examples/demo (npm run demo)', function () {
   this.timeout(120_000);
 
-  it('runs the AKE, messages, SMP, extra key and end; every printed wire message is a real OTR message', () => {
+  it('in process: runs the AKE, messages, SMP, extra key and end; every printed wire message is a real OTR message', () => {
     const root = fileURLToPath(new URL('../../../', import.meta.url));
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], { cwd: root, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo.ts', '--in-process'], { cwd: root, encoding: 'utf8' });
     expect(run.status, run.stderr).to.equal(0);
     const lines = run.stdout.split('\n');
     const fingerprint = (who: string): string => {
