@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inProcessOurEngine, spawnLineProgram } from '../../lib/conformance/party.js';
-import { runConformance, type ConformanceReport, type PartyFactory } from '../../lib/conformance/runner.js';
+import { runConformance, type ConformanceReport, type PartyFactory, type ScenarioResult } from '../../lib/conformance/runner.js';
+import { OTR_MESSAGE_TYPE } from '../../otr/message-types.js';
 import { OTR_SCENARIOS } from '../../lib/conformance/scenarios.js';
 import type { BrokenBehaviour } from '../../lib/conformance/our-line-handler.js';
 import { LIBOTR_PEER, probeLibotr, requirePeer } from './peer-availability.js';
@@ -21,6 +22,26 @@ import { OtrjsEndpoint } from './otrjs/otrjs-peer.js';
 import { endpointTransport } from './conformance/endpoint-transport.js';
 
 const ours = (broken: BrokenBehaviour[] = []): PartyFactory => ({ label: `ours${broken.length ? ` broken:${broken.join(',')}` : ''}`, create: () => inProcessOurEngine(broken) });
+
+/**
+ * otr.js 0.2.16 reads the r revealed in a Reveal Signature as a number and rebuilds the AES
+ * key from its hex digits (lib/ake.js: `CryptoJS.enc.Hex.parse(BigInt.bigInt2str(this.r,
+ * 16))`), so an r whose first hex digit is 0 (1 in 16) gives a wrong key and "Hashed g^x does
+ * not match": the AKE fails whenever the PEER commits with such an r. A failed scenario is put
+ * down to that defect only if the evidence shows it: the reference's Reveal Signature on the
+ * wire carries such an r, and the AKE did not complete.
+ */
+function otrjsRevealedKeyDefect(result: ScenarioResult): boolean {
+  if (result.message !== 'the implementation is plaintext, expected encrypted') return false;
+  return result.evidence.some((e) => {
+    if (e.from !== 'reference' || !e.text.startsWith('?OTR:')) return false;
+    // the report keeps only the start of long messages: the header and r's first bytes suffice
+    const head = Buffer.from(e.text.slice(5, 37), 'base64');
+    const version = head.readUInt16BE(0);
+    const body = version === 3 ? 11 : 3;
+    return head[2] === OTR_MESSAGE_TYPE.revealSignature && head.readUInt32BE(body) === 16 && (head[body + 4] as number) < 0x10;
+  });
+}
 
 function failing(report: ConformanceReport): string[] {
   return report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.message ?? ''}`);
@@ -92,7 +113,7 @@ describe('conformance kit (OTR scenarios) against real implementations', functio
         reference: ours(),
         scenarios: OTR_SCENARIOS,
       });
-      expect(report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.message ?? ''}`)).to.deep.equal([
+      const known = [
         // otr.js' fragment_size is the piece length without the "?OTR|tag|tag,k,n," header and
         // trailing comma, so its fragments are longer than the network limit it was given
         'data.fragmentation: the implementation sent 15 pieces, not v3 fragments within 300 characters',
@@ -106,7 +127,11 @@ describe('conformance kit (OTR scenarios) against real implementations', functio
         // otr.js (lib/ake.js, D-H Key) moves to AWAITING_SIG and keeps g^y BEFORE its range
         // check: the forged g^y = 1 is refused, but the genuine D-H Key is then ignored
         'hostile.dh-key-out-of-range: the implementation is plaintext, expected encrypted',
-      ]);
+      ];
+      const failures = report.results.filter((r) => r.status !== 'pass');
+      const unexplained = failures.filter((r) => !known.includes(`${r.id}: ${r.message ?? ''}`) && !otrjsRevealedKeyDefect(r));
+      expect(unexplained.map((r) => `${r.id}: ${r.message ?? ''}`)).to.deep.equal([]);
+      for (const k of known) expect(failures.map((r) => `${r.id}: ${r.message ?? ''}`)).to.include(k);
     });
   });
 

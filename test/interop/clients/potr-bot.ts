@@ -72,7 +72,7 @@ export class PotrBot {
   /** Starts the bot and waits until it is online; returns it with its `online` report. */
   static async start(server: ProsodyServer, account: ProsodyAccount): Promise<{ bot: PotrBot; online: Extract<PotrBotReport, { event: 'online' }> }> {
     const child = spawn(PYTHON, [
-      SCRIPT, '--jid', `${account.jid}/potr`, '--password', account.password,
+      SCRIPT, `--jid=${account.jid}/potr`, `--password=${account.password}`, // = form: a password may start with '-'
       '--host', server.host, '--port', String(server.c2sPort), '--ca', server.caPath,
     ], { stdio: ['pipe', 'pipe', 'pipe'] });
     const bot = new PotrBot(child);

@@ -127,8 +127,9 @@ function portAccepts(port: number): Promise<boolean> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A fresh password; never starting with '-', so command lines cannot read it as an option. */
 function password(): string {
-  return randomBytes(12).toString('base64url');
+  return `p${randomBytes(12).toString('base64url')}`;
 }
 
 async function prosodyctlRegister(configPath: string, username: string, pass: string): Promise<void> {
