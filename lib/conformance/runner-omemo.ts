@@ -77,5 +77,5 @@ async function runOne(scenario: OmemoScenario, options: OmemoRunOptions, workDir
 
 /** Runs `options.scenarios` one after the other and returns the report. */
 export function runOmemoConformance(options: OmemoRunOptions): Promise<ConformanceReport> {
-  return runMatrix({ ...options, tool: 'xmpp-otr-omemo conformance (OMEMO)' }, (scenario, workDir, index) => runOne(scenario, options, workDir, index));
+  return runMatrix({ ...options, tool: 'xmpp-otr-omemo conformance (OMEMO)', family: 'omemo' }, (scenario, workDir, index) => runOne(scenario, options, workDir, index));
 }

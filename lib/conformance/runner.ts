@@ -41,8 +41,13 @@ export interface ScenarioResult {
   readonly wireCount: number;
 }
 
+/** The scenario families: OTR (scenarios.ts) and OMEMO (scenarios-omemo.ts). */
+export type ScenarioFamily = 'otr' | 'omemo';
+
 export interface ConformanceReport {
   readonly tool: string;
+  /** Which scenarios ran (absent in reports written before OMEMO scenarios existed: OTR). */
+  readonly family?: ScenarioFamily;
   readonly startedAt: string;
   readonly durationMs: number;
   readonly implementation: string;
@@ -170,6 +175,7 @@ async function runOne(scenario: Scenario, options: RunOptions, workDir: string):
 export interface MatrixOptions<S extends ScenarioInfo> {
   /** Report title, e.g. `xmpp-otr-omemo conformance (OTR)`. */
   readonly tool: string;
+  readonly family: ScenarioFamily;
   readonly implementation: { readonly label: string };
   readonly reference: { readonly label: string };
   readonly scenarios: readonly S[];
@@ -201,6 +207,7 @@ export async function runMatrix<S extends ScenarioInfo>(options: MatrixOptions<S
   }
   return {
     tool: options.tool,
+    family: options.family,
     startedAt: startedAt.toISOString(),
     durationMs: performance.now() - t0,
     implementation: options.implementation.label,
@@ -216,5 +223,5 @@ export async function runMatrix<S extends ScenarioInfo>(options: MatrixOptions<S
 
 /** Runs `options.scenarios` (OTR) one after the other and returns the report. */
 export async function runConformance(options: RunOptions): Promise<ConformanceReport> {
-  return runMatrix({ ...options, tool: 'xmpp-otr-omemo conformance (OTR)' }, (scenario, workDir) => runOne(scenario, options, workDir));
+  return runMatrix({ ...options, tool: 'xmpp-otr-omemo conformance (OTR)', family: 'otr' }, (scenario, workDir) => runOne(scenario, options, workDir));
 }
