@@ -53,7 +53,7 @@ export function pythonOmemoTransport(): LineTransport {
         ns = v === '0.3' ? NS_03 : NS_2;
         jid = str(request, 'jid');
         const count = typeof request['devices'] === 'number' ? request['devices'] : 1;
-        for (let i = 0; i < count; i++) peers.push(await PythonOmemoPeer.start(jid));
+        peers = await Promise.all(Array.from({ length: count }, () => PythonOmemoPeer.start(jid)));
         return { ...(await info()) };
       }
       case 'info':
