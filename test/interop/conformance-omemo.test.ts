@@ -111,9 +111,10 @@ describe('conformance kit (OMEMO scenarios, 0.3 and omemo:2)', function () {
       const dir = mkdtempSync(join(tmpdir(), 'conformance-omemo-cli-'));
       try {
         const json = join(dir, 'report.json');
+        const html = join(dir, 'report.html');
         const run = spawnSync(
           process.execPath,
-          [...cli, 'conformance', '--only', 'omemo.v2.bad-mac,omemo.v2.replay', '--json', json, '--label', 'broken omemo peer', '--', process.execPath, ...cli, 'line-peer', '--omemo', '--broken', 'omemo-accept-replay'],
+          [...cli, 'conformance', '--only', 'omemo.v2.bad-mac,omemo.v2.replay', '--json', json, '--html', html, '--label', 'broken omemo peer', '--', process.execPath, ...cli, 'line-peer', '--omemo', '--broken', 'omemo-accept-replay'],
           { cwd: root, encoding: 'utf8' },
         );
         expect(run.status, run.stderr).to.equal(1);
@@ -127,6 +128,11 @@ describe('conformance kit (OMEMO scenarios, 0.3 and omemo:2)', function () {
           ['omemo.v2.bad-mac', 'pass'],
           ['omemo.v2.replay', 'fail'],
         ]);
+        const page = readFileSync(html, 'utf8');
+        expect(page).to.match(/^<!doctype html>/);
+        expect(page).to.include('<tr class="fail"><td><a href="#omemo.v2.replay">');
+        expect(page).to.include('&lt;encrypted xmlns=&quot;urn:xmpp:omemo:2&quot;');
+        expect(page).to.not.match(/<script|src=|href="http/);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
