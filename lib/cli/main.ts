@@ -11,8 +11,14 @@
  *     --json FILE|-              write the JSON report (- = stdout, then no matrix)
  *     --html FILE                write the self-contained HTML report
  *     --label NAME               name of the implementation in reports
+ *     --family otr|omemo         which scenario family (default otr; omemo when --only names only omemo.*)
  *     --list                     list the scenarios and exit
  *   line-peer [--broken B[,B]]   our engine on stdin/stdout, speaking the line protocol
+ *   line-peer --omemo [--broken B[,B]]   our OMEMO session manager, speaking the OMEMO line protocol
+ *
+ * OMEMO: `conformance --family omemo ...` (or `--only omemo...`) runs the OMEMO scenarios
+ * instead, against a program speaking the OMEMO line protocol or `--iut ours`; the reference is
+ * our OMEMO session manager in-process (or `--reference PROGRAM`).
  *
  * Exit status: 0 all scenarios passed, 1 some failed, 2 bad usage.
  */
@@ -20,11 +26,15 @@ import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { buildLibotrHarness } from '../conformance/libotr-harness.js';
 import { BROKEN_BEHAVIOURS, OurLineHandler, type BrokenBehaviour } from '../conformance/our-line-handler.js';
+import { OMEMO_BROKEN_BEHAVIOURS, OurOmemoLineHandler, type OmemoBrokenBehaviour } from '../conformance/our-omemo-line-handler.js';
 import { inProcessOurEngine, spawnLineProgram } from '../conformance/party.js';
+import { inProcessOurOmemo } from '../conformance/party-omemo.js';
+import { runOmemoConformance } from '../conformance/runner-omemo.js';
+import { OMEMO_SCENARIOS } from '../conformance/scenarios-omemo.js';
 import { formatHtmlReport } from '../conformance/report-html.js';
 import { formatTextReport, progressLine } from '../conformance/report-text.js';
-import { runConformance, type PartyFactory } from '../conformance/runner.js';
-import { OTR_SCENARIOS, selectScenarios } from '../conformance/scenarios.js';
+import { runConformance, type PartyFactory, type ProgressEvent } from '../conformance/runner.js';
+import { OTR_SCENARIOS, familyOfPatterns, selectScenarios } from '../conformance/scenarios.js';
 
 class UsageError extends Error {}
 
@@ -35,12 +45,35 @@ function parseBroken(value: string | undefined): BrokenBehaviour[] {
   return names as BrokenBehaviour[];
 }
 
+function parseOmemoBroken(value: string | undefined): OmemoBrokenBehaviour[] {
+  if (value === undefined || value === '') return [];
+  const names = value.split(',');
+  for (const n of names) if (!(OMEMO_BROKEN_BEHAVIOURS as readonly string[]).includes(n)) throw new UsageError(`unknown --broken behaviour: ${n} (known with --omemo: ${OMEMO_BROKEN_BEHAVIOURS.join(', ')})`);
+  return names as OmemoBrokenBehaviour[];
+}
+
+async function omemoLinePeer(broken: OmemoBrokenBehaviour[]): Promise<number> {
+  const handler = new OurOmemoLineHandler(broken);
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    process.stdout.write(`${await handler.handleLine(line)}\n`);
+    if (handler.quit) break;
+  }
+  lines.close();
+  return 0;
+}
+
 async function linePeer(args: string[]): Promise<number> {
-  let broken: BrokenBehaviour[] = [];
+  let brokenText: string | undefined;
+  let omemo = false;
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--broken') broken = parseBroken(args[++i]);
+    if (args[i] === '--broken') brokenText = args[++i];
+    else if (args[i] === '--omemo') omemo = true;
     else throw new UsageError(`line-peer: unknown argument ${String(args[i])}`);
   }
+  if (omemo) return omemoLinePeer(parseOmemoBroken(brokenText));
+  const broken: BrokenBehaviour[] = parseBroken(brokenText);
   const handler = new OurLineHandler(broken);
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
@@ -53,7 +86,12 @@ async function linePeer(args: string[]): Promise<number> {
 }
 
 /** `ours` (in-process), `libotr` (our harness, compiled on first use), or a program path. */
-function factory(spec: string, label: string | undefined): PartyFactory {
+function factory(spec: string, label: string | undefined, family: 'otr' | 'omemo' = 'otr'): PartyFactory {
+  if (family === 'omemo') {
+    if (spec === 'ours') return { label: label ?? 'xmpp-otr-omemo OMEMO session manager (in-process)', create: () => inProcessOurOmemo() };
+    if (spec === 'libotr') throw new UsageError('libotr has no OMEMO');
+    return { label: label ?? spec, create: () => spawnLineProgram([spec]) };
+  }
   if (spec === 'ours') return { label: label ?? 'xmpp-otr-omemo (in-process)', create: () => inProcessOurEngine() };
   if (spec === 'libotr') {
     const binary = buildLibotrHarness();
@@ -73,6 +111,7 @@ async function conformance(args: string[]): Promise<number> {
   let html: string | undefined;
   let label: string | undefined;
   let list = false;
+  let familyOption: string | undefined;
   for (let i = 0; i < options.length; i++) {
     const a = options[i];
     const value = (): string => {
@@ -86,12 +125,16 @@ async function conformance(args: string[]): Promise<number> {
     else if (a === '--json') json = value();
     else if (a === '--html') html = value();
     else if (a === '--label') label = value();
+    else if (a === '--family') familyOption = value();
     else if (a === '--list') list = true;
     else throw new UsageError(`conformance: unknown option ${String(a)}`);
   }
-  const scenarios = selectScenarios(only);
+  if (familyOption !== undefined && familyOption !== 'otr' && familyOption !== 'omemo') throw new UsageError('--family must be otr or omemo');
+  const family = familyOption ?? familyOfPatterns(only);
+  const scenarios: readonly { readonly id: string; readonly title: string }[] = family === 'omemo' ? selectScenarios(only, OMEMO_SCENARIOS) : selectScenarios(only);
   if (list) {
-    for (const s of OTR_SCENARIOS) console.log(`${s.id.padEnd(32)} ${s.title}`);
+    const shown = familyOption === undefined && only === undefined ? [...OTR_SCENARIOS, ...OMEMO_SCENARIOS] : scenarios;
+    for (const s of shown) console.log(`${s.id.padEnd(40)} ${s.title}`);
     return 0;
   }
   if (scenarios.length === 0) throw new UsageError('no scenario matches --only');
@@ -99,18 +142,16 @@ async function conformance(args: string[]): Promise<number> {
   if (program.length > 0) {
     const [cmd] = program;
     implementation = { label: label ?? program.join(' '), create: () => spawnLineProgram(program, { label: cmd ?? 'program' }) };
-  } else if (iut !== undefined) implementation = factory(iut, label);
+  } else if (iut !== undefined) implementation = factory(iut, label, family);
   else throw new UsageError('conformance: give the implementation as -- PROGRAM [ARGS...] or --iut ours|libotr');
   const toStdout = json === '-';
-  const report = await runConformance({
-    implementation,
-    reference: factory(reference, undefined),
-    scenarios,
-    onProgress: (event) => {
-      const line = progressLine(event);
-      if (line !== undefined) (toStdout ? process.stderr : process.stdout).write(`${line}\n`);
-    },
-  });
+  const onProgress = (event: ProgressEvent): void => {
+    const line = progressLine(event);
+    if (line !== undefined) (toStdout ? process.stderr : process.stdout).write(`${line}\n`);
+  };
+  const report = family === 'omemo'
+    ? await runOmemoConformance({ implementation, reference: factory(reference, undefined, 'omemo'), scenarios: selectScenarios(only, OMEMO_SCENARIOS), onProgress })
+    : await runConformance({ implementation, reference: factory(reference, undefined), scenarios: selectScenarios(only), onProgress });
   if (json !== undefined) {
     const text = `${JSON.stringify(report, null, 2)}\n`;
     if (toStdout) process.stdout.write(text);
@@ -129,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
     case 'line-peer':
       return linePeer(rest);
     default:
-      throw new UsageError('usage: xmpp-otr-omemo conformance [options] -- PROGRAM [ARGS...] | conformance --iut ours|libotr | line-peer [--broken ...]');
+      throw new UsageError('usage: xmpp-otr-omemo conformance [options] -- PROGRAM [ARGS...] | conformance --iut ours|libotr | line-peer [--omemo] [--broken ...]');
   }
 }
 

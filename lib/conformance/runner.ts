@@ -41,8 +41,13 @@ export interface ScenarioResult {
   readonly wireCount: number;
 }
 
+/** The scenario families: OTR (scenarios.ts) and OMEMO (scenarios-omemo.ts). */
+export type ScenarioFamily = 'otr' | 'omemo';
+
 export interface ConformanceReport {
   readonly tool: string;
+  /** Which scenarios ran (absent in reports written before OMEMO scenarios existed: OTR). */
+  readonly family?: ScenarioFamily;
   readonly startedAt: string;
   readonly durationMs: number;
   readonly implementation: string;
@@ -51,8 +56,15 @@ export interface ConformanceReport {
   readonly summary: { readonly passed: number; readonly failed: number; readonly errors: number };
 }
 
+/** What the runner and the reports need of a scenario of any family (OTR or OMEMO). */
+export interface ScenarioInfo {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+}
+
 export type ProgressEvent =
-  | { readonly kind: 'start'; readonly index: number; readonly total: number; readonly scenario: Scenario }
+  | { readonly kind: 'start'; readonly index: number; readonly total: number; readonly scenario: ScenarioInfo }
   | { readonly kind: 'done'; readonly index: number; readonly total: number; readonly result: ScenarioResult };
 
 export interface RunOptions {
@@ -74,7 +86,8 @@ export const MAX_EVIDENCE_TEXT = 400;
 const IUT_ACCOUNT = 'iut@conformance.test';
 const REFERENCE_ACCOUNT = 'reference@conformance.test';
 
-function evidence(log: readonly WireRecord[]): EvidenceRecord[] {
+/** The first wire records of a scenario, shortened for the report. */
+export function evidence(log: readonly WireRecord[]): EvidenceRecord[] {
   return log.slice(0, MAX_EVIDENCE).map((r) => ({
     ...r,
     text: r.text.slice(0, MAX_EVIDENCE_TEXT),
@@ -82,7 +95,8 @@ function evidence(log: readonly WireRecord[]): EvidenceRecord[] {
   }));
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+/** `work`, or a rejection after `ms`. */
+export async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
@@ -157,8 +171,24 @@ async function runOne(scenario: Scenario, options: RunOptions, workDir: string):
   return result;
 }
 
-/** Runs `options.scenarios` one after the other and returns the report. */
-export async function runConformance(options: RunOptions): Promise<ConformanceReport> {
+/** Options of {@link runMatrix}: the family-independent part of a run. */
+export interface MatrixOptions<S extends ScenarioInfo> {
+  /** Report title, e.g. `xmpp-otr-omemo conformance (OTR)`. */
+  readonly tool: string;
+  readonly family: ScenarioFamily;
+  readonly implementation: { readonly label: string };
+  readonly reference: { readonly label: string };
+  readonly scenarios: readonly S[];
+  readonly workDir?: string;
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+/**
+ * Runs `options.scenarios` one after the other with `runOne` (which never throws: it turns
+ * failures into results) in a work directory, and returns the report. Shared by the OTR and
+ * OMEMO families.
+ */
+export async function runMatrix<S extends ScenarioInfo>(options: MatrixOptions<S>, runOne: (scenario: S, workDir: string, index: number) => Promise<ScenarioResult>): Promise<ConformanceReport> {
   const startedAt = new Date();
   const t0 = performance.now();
   const ownDir = options.workDir === undefined;
@@ -168,7 +198,7 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRe
     const total = options.scenarios.length;
     for (const [index, scenario] of options.scenarios.entries()) {
       options.onProgress?.({ kind: 'start', index, total, scenario });
-      const result = await runOne(scenario, options, workDir);
+      const result = await runOne(scenario, workDir, index);
       results.push(result);
       options.onProgress?.({ kind: 'done', index, total, result });
     }
@@ -176,7 +206,8 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRe
     if (ownDir) rmSync(workDir, { recursive: true, force: true });
   }
   return {
-    tool: 'xmpp-otr-omemo conformance (OTR)',
+    tool: options.tool,
+    family: options.family,
     startedAt: startedAt.toISOString(),
     durationMs: performance.now() - t0,
     implementation: options.implementation.label,
@@ -188,4 +219,9 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRe
       errors: results.filter((r) => r.status === 'error').length,
     },
   };
+}
+
+/** Runs `options.scenarios` (OTR) one after the other and returns the report. */
+export async function runConformance(options: RunOptions): Promise<ConformanceReport> {
+  return runMatrix({ ...options, tool: 'xmpp-otr-omemo conformance (OTR)', family: 'otr' }, (scenario, workDir) => runOne(scenario, options, workDir));
 }
