@@ -4,7 +4,7 @@
  * timeout covering connect, TLS, request and response. HTTP/1.1 with node:https, HTTP/2 with
  * node:http2 (APNs). Never retries itself: relay.ts decides.
  */
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { connect as http2Connect, constants as h2 } from 'node:http2';
 import { isIP } from 'node:net';
@@ -35,6 +35,16 @@ class PinMismatch extends Error {
   constructor() {
     super('push service key matches no configured pin');
     this.name = 'PinMismatch';
+  }
+}
+
+/** base64 SHA-256 of the leaf's DER SubjectPublicKeyInfo (RFC 7469 §2.4); `pubkey` is not SPKI for EC keys. */
+function spkiSha256(cert: PeerCertificate): string {
+  try {
+    const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+    return createHash('sha256').update(spki).digest('base64');
+  } catch {
+    return '';
   }
 }
 
@@ -70,7 +80,7 @@ export function sendPushRequest(req: PushRequest, options: PushTlsOptions = {}):
     checkServerIdentity: (name: string, cert: PeerCertificate): Error | undefined => {
       const identity = checkServerIdentity(name, cert);
       if (identity) return identity;
-      if (pins.size > 0 && (!cert.pubkey || !pins.has(createHash('sha256').update(cert.pubkey).digest('base64')))) return new PinMismatch();
+      if (pins.size > 0 && !pins.has(spkiSha256(cert))) return new PinMismatch();
       return undefined;
     },
   };
