@@ -56,9 +56,11 @@ export interface PublishEvent {
   readonly stanza: XmppClientElement;
 }
 
+const isGone = (status: number | undefined): boolean => status === 404 || status === 410;
+
 /**
  * See the module comment. Events: `publish` ({@link PublishEvent}), `outcome`
- * ({@link RelayOutcome}), `online`, `offline` (error), `error`.
+ * ({@link RelayOutcome}), `registration-removed` (node), `online`, `offline` (error).
  */
 export class PushAppServer extends EventEmitter {
   readonly registrations: RegistrationStore;
@@ -79,7 +81,18 @@ export class PushAppServer extends EventEmitter {
     this.relay = new PushRelay(options.relay);
     this.relay.on('outcome', (o: RelayOutcome) => {
       if (o.kind === 'delivered') this.#log('info', `push delivered via ${o.service} (status ${o.status}, ${o.attempts} attempt(s))`);
-      else this.#log('warn', `push via ${o.service} failed: ${o.error.code} after ${o.attempts} attempt(s)`);
+      else this.#log('warn', `push via ${o.service} failed: ${o.error.code}${o.error.status ? ` ${o.error.status}` : ''} after ${o.attempts} attempt(s)`);
+      if (o.kind === 'failed' && isGone(o.error.status)) {
+        // RFC 8030 §7.3 (404/410: the subscription expired), FCM 404 UNREGISTERED, APNs 410:
+        // the device is gone; forget it so the user's server gets item-not-found from now on.
+        this.#inbound = this.#inbound
+          .then(() => this.registrations.delete(o.node))
+          .then(() => {
+            this.#log('info', `registration removed: the ${o.service} device is gone`);
+            this.emit('registration-removed', o.node);
+          })
+          .catch(() => this.#log('error', 'could not remove a gone registration'));
+      }
       this.emit('outcome', o);
     });
   }

@@ -79,6 +79,7 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
   let dir: string;
   const publishes: { node: string | undefined; accepted: boolean; condition: string | undefined; raw: string }[] = [];
   const outcomes: RelayOutcome[] = [];
+  const logs: string[] = [];
   const strictOutcomes: RelayOutcome[] = [];
   const clients = new Set<SecureXmppClient>();
   let bob: SecureXmppClient;
@@ -107,7 +108,7 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     requirePeer(this, CLOUD_NOTIFY_PEER, existsSync(CLOUD_NOTIFY) ? { available: true } : { available: false, reason: `${CLOUD_NOTIFY} not found` });
     dir = mkdtempSync(join(tmpdir(), 'push-e2e-'));
     server = await startProsody({
-      accounts: ['alice', 'bob', 'carol', 'dave', 'frank', 'gina', 'ivan'],
+      accounts: ['alice', 'bob', 'carol', 'dave', 'frank', 'gina', 'hugo', 'ivan'],
       modules: ['smacks', 'offline', 'cloud_notify'],
       components: [
         { name: 'push.localhost', secret: 'component-secret-1' },
@@ -127,6 +128,7 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
       store: await FileStore.open(join(dir, 'app-registrations.json')),
       credentials,
       relay: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 400, tls: { ca: [server.caPem], timeoutMs: 600 } },
+      log: (level, message) => logs.push(`${level} ${message}`),
     });
     app.on('publish', (e: PublishEvent) => publishes.push({ node: e.node, accepted: e.accepted, condition: e.condition, raw: e.stanza.toString() }));
     app.on('outcome', (o: RelayOutcome) => outcomes.push(o));
@@ -146,6 +148,7 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     await app.registrations.put({ node: 'node-frank', secret: 'frank-right-secret', target: w(devices.alice, '/wp/frank') });
     await app.registrations.put({ node: 'node-500', secret: 'gina-secret-1234', target: w(devices.gina, '/status/500/gina') });
     await app.registrations.put({ node: 'node-hang', secret: 'gina-secret-1234', target: w(devices.gina, '/hang/gina') });
+    await app.registrations.put({ node: 'node-gone', secret: 'hugo-secret-1234', target: w(devices.gina, '/status/410/hugo') });
     await strictApp.registrations.put({ node: 'node-strict', secret: 'ivan-secret-1234', target: w(devices.strict, '/wp/strict') });
     bob = await login('bob', 'desk');
   });
@@ -372,6 +375,37 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     const right = await run([`sha256/${server.servedCertificate.spkiSha256}`]);
     expect(right).to.include({ kind: 'delivered', status: 201 });
     expect(standIn.hitsFor('/wp/pinned')).to.have.length(1);
+  });
+
+  it('a device the push service reports gone (410) is unregistered; the next publish gets item-not-found', async () => {
+    await withPush('hugo', join(dir, 'hugo-store.json'), (push) => push.enable({ jid: 'push.localhost', node: 'node-gone', secret: 'hugo-secret-1234' }));
+    const removed = new Promise<string>((resolve) => app.once('registration-removed', resolve));
+    await sendFromBob('hugo', xml('body', {}, 'first'));
+    expect(await removed).to.equal('node-gone');
+    expect(standIn.hitsFor('/status/410/hugo')).to.have.length(1); // 410 is permanent: no retry
+    expect(await app.registrations.get('node-gone')).to.equal(undefined);
+    await sendFromBob('hugo', xml('body', {}, 'second'));
+    await waitFor(() => publishes.find((p) => p.node === 'node-gone' && p.condition === 'item-not-found'), 8000, 'item-not-found for the gone node');
+  });
+
+  it('encryption: "require" fails typed on a server without tigase:push:encrypt:0', async () => {
+    await withPush('hugo', join(dir, 'hugo-store.json'), async (push) => {
+      let caught: unknown;
+      try {
+        await push.enable({ jid: 'push.localhost', node: 'node-x', encryption: 'require' });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).to.be.instanceOf(PushError);
+      expect((caught as PushError).code).to.equal('push.encryption-not-supported');
+    });
+  });
+
+  it('the app server logs no message content, tokens, secrets or nodes outside debug', () => {
+    const visible = logs.filter((l) => !l.startsWith('debug '));
+    expect(visible.length).to.be.above(5);
+    const forbidden = ['usual place', 'are you there', 'OTR', 'hello', 'fcm-token', 'abab', 'secret-', 'node-', 'wp/', '@localhost'];
+    for (const line of visible) for (const f of forbidden) expect(line, line).not.to.contain(f);
   });
 
   it('reports the server’s answer as a typed PushError with the stanza error condition', async () => {
