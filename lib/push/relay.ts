@@ -94,8 +94,13 @@ export class PushRelay extends EventEmitter {
     if (this.#stopped) return;
     if (this.pending >= this.#maxQueue) {
       const victim = this.#ready.shift() ?? this.#oldestWaiting();
-      if (victim) this.#finish(victim, new PushRelayError('push.queue-full', 'delivery queue full; notification dropped', { retryable: false }));
-      else return; // everything is in flight: drop the new one silently bounded
+      const full = new PushRelayError('push.queue-full', 'delivery queue full; notification dropped', { retryable: false });
+      if (!victim) {
+        // Everything is in flight: the new notification is the one dropped.
+        this.#finish({ job, request: undefined, attempts: 0, lastError: undefined, timer: undefined }, full);
+        return;
+      }
+      this.#finish(victim, full);
     }
     this.#ready.push({ job, request: undefined, attempts: 0, lastError: undefined, timer: undefined });
     this.#pump();

@@ -54,6 +54,9 @@ function classify(error: unknown): PushRelayError {
   if (error instanceof PushRelayError) return error;
   if (error instanceof PinMismatch) return new PushRelayError('push.tls-pin-mismatch', error.message, { retryable: false, cause: error });
   const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+  // HTTP/2 reports a failed handshake first on the stream, as a cancel caused by the TLS error.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (code === 'ERR_HTTP2_STREAM_CANCEL' && cause !== undefined) return classify(cause);
   if (CERT_CODES.test(code)) {
     return new PushRelayError('push.tls-invalid', `push service certificate did not validate (${code})`, { retryable: false, cause: error });
   }

@@ -126,6 +126,8 @@ export function pushNotifications(deps: PushDependencies): PushClient {
   const random = deps.random ?? systemRandom;
   const events = new EventEmitter();
   let queue: Promise<unknown> = Promise.resolve();
+  /** The re-enable started by the last `online`; user operations wait for it, so a disable never races an enable. */
+  let reenabling: Promise<unknown> = Promise.resolve();
 
   const account = (): string => {
     const j = entity.jid;
@@ -185,6 +187,7 @@ export function pushNotifications(deps: PushDependencies): PushClient {
     if (typeof options.node !== 'string' || options.node === '') throw new TypeError('push.enable: node');
     const mode = options.encryption ?? 'auto';
     if (!['auto', 'require', 'off'].includes(mode)) throw new RangeError("push.enable: encryption is 'auto', 'require' or 'off'");
+    await reenabling;
     const support = await discover();
     if (!support.push) throw new PushError('push.not-supported', 'the account server does not advertise urn:xmpp:push:0');
     if (mode === 'require' && !support.encryption) {
@@ -209,6 +212,7 @@ export function pushNotifications(deps: PushDependencies): PushClient {
   }
 
   async function disable(target: { readonly jid: string; readonly node: string }): Promise<void> {
+    await reenabling;
     try {
       await set(disableElement(target.jid, target.node));
     } catch (error) {
@@ -218,6 +222,7 @@ export function pushNotifications(deps: PushDependencies): PushClient {
   }
 
   async function disableAll(jid?: string): Promise<void> {
+    await reenabling;
     const jids = jid !== undefined ? [jid] : [...new Set((await load()).map((r) => r.jid))];
     for (const j of jids) {
       try {
@@ -256,7 +261,7 @@ export function pushNotifications(deps: PushDependencies): PushClient {
   }
 
   const onOnline = (): void => {
-    reenable().then(
+    reenabling = reenable().then(
       (failures) => {
         for (const f of failures) events.emit('reenable-failed', f);
       },

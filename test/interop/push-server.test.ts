@@ -321,6 +321,27 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     expect(standIn.hitsFor('/wp/frank')).to.have.length(0);
   });
 
+  it('disableAll() removes every registration at the app server (no node); none of them is pushed', async () => {
+    await withPush('frank', join(dir, 'frank-store.json'), async (push) => {
+      expect((await push.registrations()).map((r) => r.node).sort()).to.deep.equal(['node-frank', 'node-nobody-registered']);
+      await push.disableAll();
+      expect(await push.registrations()).to.deep.equal([]);
+    });
+    // Flush what the re-enable at login may have triggered (Prosody pushes pending offline
+    // messages to a freshly enabled node) before counting.
+    const flushBefore = standIn.hitsFor('/3/device/').length;
+    await sendFromBob('dave', xml('body', {}, 'flush'));
+    await waitFor(() => standIn.hitsFor('/3/device/').length > flushBefore, 8000, "dave's flush push");
+    await sleep(200);
+    const before = publishes.filter((p) => p.node === 'node-frank' || p.node === 'node-nobody-registered').length;
+    const daveBefore = standIn.hitsFor('/3/device/').length;
+    await sendFromBob('frank', xml('body', {}, 'no push for this'));
+    await sendFromBob('dave', xml('body', {}, 'marker'));
+    await waitFor(() => standIn.hitsFor('/3/device/').length > daveBefore, 8000, "dave's marker push");
+    await sleep(200);
+    expect(publishes.filter((p) => p.node === 'node-frank' || p.node === 'node-nobody-registered')).to.have.length(before);
+  });
+
   it('a push service answering 500 or hanging is retried with backoff, then given up; the component keeps serving', async () => {
     await withPush('gina', join(dir, 'gina-store.json'), async (push) => {
       await push.enable({ jid: 'push.localhost', node: 'node-500', secret: 'gina-secret-1234' });
@@ -375,6 +396,29 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     const right = await run([`sha256/${server.servedCertificate.spkiSha256}`]);
     expect(right).to.include({ kind: 'delivered', status: 201 });
     expect(standIn.hitsFor('/wp/pinned')).to.have.length(1);
+  });
+
+  it('HTTP/2 (APNs) gets the same refusals: wrong CA and pin mismatch', async () => {
+    const credentials: PushServiceCredentials = {
+      apns: { key: loadEs256Key(vapidScalar()), keyId: 'K', teamId: 'T', topic: 'org.example.chat', baseUrl: `https://127.0.0.1:${standIn.h2Port}` },
+    };
+    const token = 'cd'.repeat(32);
+    const run = async (tls: { ca: string[]; pins?: string[] }): Promise<RelayOutcome> => {
+      const relay = new PushRelay({ maxAttempts: 1, tls: { ...tls, timeoutMs: 2000 } });
+      const outcome = new Promise<RelayOutcome>((resolve) => relay.once('outcome', resolve));
+      relay.enqueue({ node: 'h2', service: 'apns', build: () => buildPushRequest({ service: 'apns', token }, { node: 'h2', unread: 1, important: true, encrypted: undefined }, credentials, { now: () => Date.now() / 1000 }) });
+      const o = await outcome;
+      relay.stop();
+      return o;
+    };
+    const wrongCa = await run({ ca: [server.pki.otherCa.certPem] });
+    expect(wrongCa.kind === 'failed' && wrongCa.error.code).to.equal('push.tls-invalid');
+    const wrongPin = await run({ ca: [server.caPem], pins: [server.pki.otherCa.spkiSha256] });
+    expect(wrongPin.kind === 'failed' && wrongPin.error.code).to.equal('push.tls-pin-mismatch');
+    expect(standIn.hitsFor(`/3/device/${token}`)).to.have.length(0);
+    const ok = await run({ ca: [server.caPem], pins: [server.servedCertificate.spkiSha256] });
+    expect(ok).to.include({ kind: 'delivered', status: 200 });
+    expect(standIn.hitsFor(`/3/device/${token}`)).to.have.length(1);
   });
 
   it('a device the push service reports gone (410) is unregistered; the next publish gets item-not-found', async () => {

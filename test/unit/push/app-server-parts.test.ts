@@ -186,6 +186,17 @@ describe('push app server: relay bounds', () => {
     expect(relay.pending).to.equal(0);
     relay.stop();
   });
+
+  it('drops a new job when every slot is in flight', () => {
+    const relay = new PushRelay({ maxQueue: 1, concurrency: 1, maxAttempts: 1, tls: { timeoutMs: 2000 } });
+    const outcomes: RelayOutcome[] = [];
+    relay.on('outcome', (o: RelayOutcome) => outcomes.push(o));
+    const build = () => ({ url: new URL('https://127.0.0.1:1/x'), http2: false, method: 'POST' as const, headers: {}, body: new Uint8Array(4) });
+    relay.enqueue({ node: 'first', service: 'fcm', build });
+    relay.enqueue({ node: 'second', service: 'fcm', build });
+    expect(outcomes.map((o) => [o.node, o.kind === 'failed' ? o.error.code : o.kind])).to.deep.equal([['second', 'push.queue-full']]);
+    relay.stop();
+  });
 });
 
 /** A minimal XEP-0114 listener: answers the header with an id, then runs `script`. */

@@ -12,6 +12,9 @@ import { xml } from '@xmpp/client';
 import { decryptPushPayload, encryptPushPayload, generatePushKey } from '../../../lib/xmpp/push-encryption.js';
 import { PushError } from '../../../lib/xmpp/push-errors.js';
 import { enableElement, parsePushSupport } from '../../../lib/xmpp/push-stanzas.js';
+import { client } from '@xmpp/client';
+import { MemoryStore } from '../../../lib/core/store/store.js';
+import { pushNotifications } from '../../../lib/xmpp/push.js';
 import { parsePushPublish } from '../../../lib/push/pubsub-publish.js';
 import { buildPushRequest } from '../../../lib/push/push-services.js';
 import { loadEs256Key } from '../../../lib/push/jwt-es256.js';
@@ -118,6 +121,41 @@ describe('push: encrypted push payloads (tigase:push:encrypt:0, aes-128-gcm)', (
 });
 
 /** A VAPID private scalar (JWK `d` is always 32 bytes, RFC 7518 §6.2.2.1). */
+describe('push: PushClient.decrypt with a stored registration key', () => {
+  it('decrypts with the key stored for the node, and refuses nodes without a key', async () => {
+    const entity = client({ service: 'xmpp://127.0.0.1:1', domain: 'example.org', username: 'juliet' }); // never started
+    const store = new MemoryStore();
+    const key = generatePushKey();
+    await store.set(
+      'push/juliet@example.org/registrations',
+      JSON.stringify({
+        version: 1,
+        registrations: [
+          { jid: 'push.example.org', node: 'enc-node', secret: 's', encryptionKey: Buffer.from(key).toString('base64'), enabledAt: '2026-01-01T00:00:00.000Z' },
+          { jid: 'push.example.org', node: 'plain-node', secret: 's', enabledAt: '2026-01-01T00:00:00.000Z' },
+        ],
+      }),
+    );
+    const push = pushNotifications({ entity, store, reenableOnline: false });
+    expect(await push.decrypt('enc-node', encryptPushPayload(key, KAT.content))).to.deep.equal(KAT.content);
+    for (const node of ['plain-node', 'unknown']) {
+      try {
+        await push.decrypt(node, encryptPushPayload(key, KAT.content));
+        throw new Error('expected a refusal');
+      } catch (error) {
+        expect((error as PushError).code).to.equal('push.decrypt-failed');
+      }
+    }
+    await store.set('push/juliet@example.org/registrations', '{"version":7}');
+    try {
+      await push.registrations();
+      throw new Error('expected a refusal');
+    } catch (error) {
+      expect((error as PushError).code).to.equal('push.store-corrupt');
+    }
+  });
+});
+
 function generateScalar(): string {
   return String(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'jwk' }).d);
 }
