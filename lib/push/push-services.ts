@@ -104,7 +104,7 @@ function origin(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
-/** Builds the request that carries `payload` to `target`. Throws PushConfigError-free RangeErrors for missing credentials. */
+/** Builds the request that carries `payload` to `target`; RangeError when the service has no credentials configured. */
 export function buildPushRequest(
   target: DeviceTarget,
   payload: DevicePayload,

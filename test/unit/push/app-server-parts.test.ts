@@ -24,6 +24,7 @@ import { PushConfigError } from '../../../lib/push/errors.js';
 import { PushRelay } from '../../../lib/push/relay.js';
 import type { RelayOutcome } from '../../../lib/push/relay.js';
 import { ComponentConnection, ComponentError } from '../../../lib/push/component-connection.js';
+import { PushAppServer } from '../../../lib/push/app-server.js';
 
 function prosodyPublish(node: string, secret: string | undefined, body: string | undefined): XmppClientElement {
   const summary = [
@@ -253,5 +254,39 @@ describe('push app server: XEP-0114 component connection', () => {
       server.close();
     }
     await expectReject(ComponentConnection.connect({ host: '192.0.2.1', port, domain: 'push.localhost', secret: 's' }), RangeError);
+  });
+});
+
+describe('push app server: component stream lost', () => {
+  it('reconnects with backoff and serves on the new stream (disco#info answered)', async () => {
+    let connections = 0;
+    const answers: string[] = [];
+    const { server, port } = await listener((socket) => {
+      connections++;
+      socket.write('<handshake/>');
+      if (connections === 1) {
+        setTimeout(() => socket.destroy(), 20); // the server drops the first stream
+        return;
+      }
+      socket.on('data', (d: string) => answers.push(d));
+      socket.write("<iq type='get' id='d1' from='localhost' to='push.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+    });
+    const app = await PushAppServer.start({
+      component: { port, domain: 'push.localhost', secret: 's' },
+      store: new MemoryStore(),
+      credentials: {},
+      reconnect: { baseDelayMs: 20, maxDelayMs: 100 },
+    });
+    try {
+      for (let i = 0; i < 200 && !answers.join('').includes('</iq>'); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(connections).to.equal(2);
+      expect(app.online).to.equal(true);
+      const reply = answers.join('');
+      expect(reply).to.contain('type="result"');
+      expect(reply).to.contain('<identity category="pubsub" type="push"');
+    } finally {
+      await app.stop();
+      server.close();
+    }
   });
 });
