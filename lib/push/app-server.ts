@@ -15,7 +15,7 @@ import type { XmppClientElement } from '@xmpp/client';
 import type { KeyValueStore } from '../core/store/store.js';
 import { ComponentConnection } from './component-connection.js';
 import type { ComponentOptions } from './component-connection.js';
-import { buildPushRequest } from './push-services.js';
+import { buildPushRequest, resolveCredentials } from './push-services.js';
 import type { DevicePayload, PushServiceCredentials, RequestContext } from './push-services.js';
 import { NS_DISCO_INFO, discoInfo, iqError, iqResult, isPubsubPublish, parsePushPublish } from './pubsub-publish.js';
 import { RegistrationStore } from './registrations.js';
@@ -184,7 +184,11 @@ export class PushAppServer extends EventEmitter {
       ...this.#options.requestContext,
     };
     const credentials = this.#options.credentials;
-    this.relay.enqueue({ node: payload.node, service: target.service, build: () => buildPushRequest(target, payload, credentials, context) });
+    this.relay.enqueue({
+      node: payload.node,
+      service: target.service,
+      build: async () => buildPushRequest(target, payload, await resolveCredentials(credentials, target.service), context),
+    });
     this.emit('publish', { node: publish.node, accepted: true, condition: undefined, stanza: el } satisfies PublishEvent);
   }
 }

@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { PushConfigError } from './errors.js';
 import { loadEs256Key } from './jwt-es256.js';
+import { ServiceAccountTokens, parseServiceAccount } from './fcm-oauth.js';
+import type { AccessTokenSource } from './fcm-oauth.js';
 import type { ComponentOptions } from './component-connection.js';
 import type { DeviceTarget, PushServiceCredentials } from './push-services.js';
 import type { NewRegistration } from './registrations.js';
@@ -117,8 +119,13 @@ export async function parsePushConfig(raw: unknown, base: string): Promise<PushA
   }
   if (root['fcm'] !== undefined) {
     const f = obj(root['fcm'], 'fcm');
-    const token = await secretValue(f, 'accessToken', 'fcm', base);
-    if (!token) throw new PushConfigError('fcm.accessToken or accessTokenFile is required');
+    const accountFile = optStr(f, 'serviceAccountFile', 'fcm');
+    const staticToken = await secretValue(f, 'accessToken', 'fcm', base);
+    if ((accountFile === undefined) === (staticToken === undefined)) {
+      throw new PushConfigError('fcm: give serviceAccountFile (recommended) or accessToken/accessTokenFile');
+    }
+    const token: string | AccessTokenSource =
+      accountFile !== undefined ? new ServiceAccountTokens(parseServiceAccount(await readFile(resolve(base, accountFile), 'utf8')), tls) : (staticToken as string);
     const baseUrl = optStr(f, 'baseUrl', 'fcm');
     credentials = { ...credentials, fcm: { projectId: str(f, 'projectId', 'fcm'), accessToken: token, ...(baseUrl ? { baseUrl } : {}) } };
   }

@@ -16,6 +16,7 @@ import type { WebPushEncryptionFixture } from './web-push-encryption.js';
 import { signEs256Jwt } from './jwt-es256.js';
 import type { Es256Key } from './jwt-es256.js';
 import type { RandomSource } from '../core/random.js';
+import type { AccessTokenSource } from './fcm-oauth.js';
 import { utf8ToBytes } from '../core/bytes.js';
 
 /** What the device learns from one push: no body, no sender unless the server encrypted it. */
@@ -54,8 +55,11 @@ export interface PushServiceCredentials {
   };
   readonly fcm?: {
     readonly projectId: string;
-    /** An OAuth 2.0 access token with the firebase.messaging scope. */
-    readonly accessToken: string;
+    /**
+     * An OAuth 2.0 access token with the firebase.messaging scope, or a source of them (a
+     * service account, fcm-oauth.ts). Resolve a source with {@link resolveCredentials} first.
+     */
+    readonly accessToken: string | AccessTokenSource;
     /** Default `https://fcm.googleapis.com`. */
     readonly baseUrl?: string;
   };
@@ -104,6 +108,13 @@ function origin(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
+/** Replaces an FCM token source by a current token (exchanging it when needed). */
+export async function resolveCredentials(credentials: PushServiceCredentials, service: DeviceTarget['service']): Promise<PushServiceCredentials> {
+  const fcm = credentials.fcm;
+  if (service !== 'fcm' || !fcm || typeof fcm.accessToken === 'string') return credentials;
+  return { ...credentials, fcm: { ...fcm, accessToken: await fcm.accessToken.token() } };
+}
+
 /** Builds the request that carries `payload` to `target`; RangeError when the service has no credentials configured. */
 export function buildPushRequest(
   target: DeviceTarget,
@@ -143,6 +154,7 @@ export function buildPushRequest(
     case 'fcm': {
       const c = credentials.fcm;
       if (!c) throw new RangeError('fcm: no credentials configured');
+      if (typeof c.accessToken !== 'string') throw new TypeError('fcm: resolve the access token source first (resolveCredentials)');
       const url = new URL(`/v1/projects/${encodeURIComponent(c.projectId)}/messages:send`, c.baseUrl ?? 'https://fcm.googleapis.com');
       const message = {
         message: {

@@ -33,12 +33,15 @@ export interface RelayOptions {
   readonly random?: RandomSource;
 }
 
-/** One notification to deliver. `build` makes the request (it may encrypt: Web Push). */
+/**
+ * One notification to deliver. `build` makes the request (it may encrypt, Web Push, or fetch
+ * an access token, FCM); a PushRelayError it throws counts as a failed attempt.
+ */
 export interface RelayJob {
   /** The registration's node, for events (never logged above debug by the app server). */
   readonly node: string;
   readonly service: DeviceTarget['service'];
-  readonly build: () => PushRequest;
+  readonly build: () => PushRequest | Promise<PushRequest>;
 }
 
 /** Emitted once per job. */
@@ -140,13 +143,18 @@ export class PushRelay extends EventEmitter {
 
   async #attempt(entry: Entry): Promise<void> {
     entry.attempts++;
+    let buildError: PushRelayError | undefined;
     try {
-      entry.request ??= entry.job.build();
+      entry.request ??= await entry.job.build();
     } catch (error) {
-      this.#finish(entry, new PushRelayError('push.gave-up', 'could not build the push request', { retryable: false, cause: error }));
-      return;
+      if (!(error instanceof PushRelayError)) {
+        this.#finish(entry, new PushRelayError('push.gave-up', 'could not build the push request', { retryable: false, cause: error }));
+        return;
+      }
+      buildError = error; // e.g. the token exchange failed: an attempt like any other
     }
     try {
+      if (buildError || !entry.request) throw buildError;
       const response = await sendPushRequest(entry.request, this.#tls);
       this.#wipe(entry);
       this.emit('outcome', {

@@ -27,6 +27,8 @@ export interface PushTlsOptions {
 /** What came back from the push service. */
 export interface PushResponse {
   readonly status: number;
+  /** The response body, at most 64 KiB (longer bodies are cut off). */
+  readonly body: Uint8Array;
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -63,8 +65,8 @@ function classify(error: unknown): PushRelayError {
   return new PushRelayError('push.network', `push service unreachable (${code || 'error'})`, { retryable: true, cause: error });
 }
 
-function statusResult(status: number): PushResponse {
-  if (status >= 200 && status < 300) return { status };
+function statusResult(status: number, body: Uint8Array): PushResponse {
+  if (status >= 200 && status < 300) return { status, body };
   const retryable = status === 429 || status >= 500;
   throw new PushRelayError('push.http-status', `push service answered ${status}`, { status, retryable });
 }
@@ -90,6 +92,14 @@ export function sendPushRequest(req: PushRequest, options: PushTlsOptions = {}):
   return new Promise<PushResponse>((resolve, reject) => {
     let settled = false;
     let abort: (e: Error) => void = () => undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const collect = (chunk: Buffer): boolean => {
+      if (size + chunk.length > MAX_RESPONSE_BYTES) return false;
+      size += chunk.length;
+      chunks.push(chunk);
+      return true;
+    };
     const finish = (error: unknown, status?: number): void => {
       if (settled) return;
       settled = true;
@@ -97,7 +107,7 @@ export function sendPushRequest(req: PushRequest, options: PushTlsOptions = {}):
       if (error !== undefined) reject(classify(error));
       else {
         try {
-          resolve(statusResult(status ?? 0));
+          resolve(statusResult(status ?? 0, new Uint8Array(Buffer.concat(chunks))));
         } catch (e) {
           reject(e);
         }
@@ -119,10 +129,8 @@ export function sendPushRequest(req: PushRequest, options: PushTlsOptions = {}):
       abort = (e) => r.destroy(e);
       r.on('error', (e) => finish(e));
       r.on('response', (res) => {
-        let size = 0;
         res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) res.destroy();
+          if (!collect(chunk)) res.destroy();
         });
         res.on('error', () => undefined);
         res.on('close', () => finish(undefined, res.statusCode ?? 0));
@@ -145,7 +153,9 @@ export function sendPushRequest(req: PushRequest, options: PushTlsOptions = {}):
       status = Number(headers[h2.HTTP2_HEADER_STATUS] ?? 0);
     });
     stream.on('error', (e) => finish(e));
-    stream.on('data', () => undefined);
+    stream.on('data', (chunk: Buffer) => {
+      if (!collect(chunk)) stream.close();
+    });
     stream.on('end', () => {
       finish(undefined, status);
       session.close();

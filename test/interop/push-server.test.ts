@@ -14,7 +14,7 @@
  * by the independent receiver of test/unit/push/web-push-receiver.ts.
  */
 import { expect } from 'chai';
-import { createECDH, generateKeyPairSync } from 'node:crypto';
+import { createECDH, generateKeyPairSync, verify } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ import { loadEs256Key } from '../../lib/push/jwt-es256.js';
 import type { PushServiceCredentials } from '../../lib/push/push-services.js';
 import { PushRelay } from '../../lib/push/relay.js';
 import type { RelayOutcome } from '../../lib/push/relay.js';
-import { buildPushRequest } from '../../lib/push/push-services.js';
+import { buildPushRequest, resolveCredentials } from '../../lib/push/push-services.js';
+import { ServiceAccountTokens, parseServiceAccount } from '../../lib/push/fcm-oauth.js';
 import { secureClient } from '../../lib/xmpp/secure-client.js';
 import type { SecureXmppClient } from '../../lib/xmpp/secure-client.js';
 import { pushNotifications, PushError } from '../../lib/xmpp/push.js';
@@ -419,6 +420,38 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     const ok = await run({ ca: [server.caPem], pins: [server.servedCertificate.spkiSha256] });
     expect(ok).to.include({ kind: 'delivered', status: 200 });
     expect(standIn.hitsFor(`/3/device/${token}`)).to.have.length(1);
+  });
+
+  it('FCM with a service account: RS256 assertion exchanged over TLS for a cached bearer token', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const account = parseServiceAccount(
+      JSON.stringify({ client_email: 'push@test-project.iam.gserviceaccount.com', private_key: privateKey.export({ format: 'pem', type: 'pkcs8' }), token_uri: `https://127.0.0.1:${standIn.httpsPort}/token` }),
+    );
+    const tls = { ca: [server.caPem], timeoutMs: 2000 };
+    const credentials: PushServiceCredentials = {
+      fcm: { projectId: 'sa-project', accessToken: new ServiceAccountTokens(account, tls), baseUrl: `https://127.0.0.1:${standIn.httpsPort}` },
+    };
+    const relay = new PushRelay({ maxAttempts: 1, tls });
+    const outcomes2: RelayOutcome[] = [];
+    relay.on('outcome', (o: RelayOutcome) => outcomes2.push(o));
+    for (const node of ['sa-1', 'sa-2']) {
+      relay.enqueue({ node, service: 'fcm', build: async () => buildPushRequest({ service: 'fcm', token: `tok-${node}` }, { node, unread: 1, important: true, encrypted: undefined }, await resolveCredentials(credentials, 'fcm'), { now: () => Date.now() / 1000 }) });
+    }
+    await waitFor(() => outcomes2.length === 2, 8000, 'two FCM outcomes');
+    relay.stop();
+    expect(outcomes2.map((o) => o.kind)).to.deep.equal(['delivered', 'delivered']);
+    const tokenHits = standIn.hitsFor('/token');
+    expect(tokenHits).to.have.length(1); // shared and cached
+    const form = new URLSearchParams(tokenHits[0]?.body.toString());
+    expect(form.get('grant_type')).to.equal('urn:ietf:params:oauth:grant-type:jwt-bearer');
+    const [h, c, sig] = (form.get('assertion') ?? '').split('.') as [string, string, string];
+    expect(JSON.parse(Buffer.from(h, 'base64url').toString())).to.deep.equal({ alg: 'RS256', typ: 'JWT' });
+    const claims = JSON.parse(Buffer.from(c, 'base64url').toString()) as Record<string, unknown>;
+    expect(claims).to.include({ iss: 'push@test-project.iam.gserviceaccount.com', scope: 'https://www.googleapis.com/auth/firebase.messaging', aud: `https://127.0.0.1:${standIn.httpsPort}/token` });
+    expect((claims['exp'] as number) - (claims['iat'] as number)).to.equal(3600);
+    expect(verify('sha256', Buffer.from(`${h}.${c}`), publicKey, Buffer.from(sig, 'base64url'))).to.equal(true);
+    const sends = standIn.hitsFor('/v1/projects/sa-project/');
+    expect(sends.map((x) => x.headers['authorization'])).to.deep.equal(['Bearer minted-token-1', 'Bearer minted-token-1']);
   });
 
   it('a device the push service reports gone (410) is unregistered; the next publish gets item-not-found', async () => {

@@ -3,7 +3,8 @@
  * test CA: an HTTPS (HTTP/1.1) server for Web Push and FCM, and an HTTP/2 TLS server for APNs.
  * Every request is recorded (path, headers, body). Paths starting with `/status/NNN` answer
  * NNN; paths starting with `/hang` never answer (the socket is held until the client gives up
- * or the server stops). Everything else answers 201 (Web Push, RFC 8030 §5) or 200.
+ * or the server stops); `/token` is an OAuth 2.0 token endpoint. Everything else answers 201
+ * (Web Push, RFC 8030 §5) or 200.
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
@@ -55,6 +56,12 @@ export async function startPushServiceStandIn(cert: TestCertificate): Promise<Pu
     req.on('end', () => {
       const path = req.url ?? '/';
       hits.push({ protocol: 'http/1.1', method: req.method ?? '', path, headers: flatHeaders(req.headers), body: Buffer.concat(chunks) });
+      if (path === '/token') {
+        // An OAuth 2.0 token endpoint (RFC 6749 §5.1) for the FCM service-account exchange.
+        const n = hits.filter((h) => h.path === '/token').length; // 1 for the first exchange
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `minted-token-${n}`, expires_in: 3600, token_type: 'Bearer' }));
+        return;
+      }
       const status = statusFor(path, path.startsWith('/v1/') ? 200 : 201);
       if (status === 'hang') return;
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'error');

@@ -25,6 +25,7 @@ import { PushRelay } from '../../../lib/push/relay.js';
 import type { RelayOutcome } from '../../../lib/push/relay.js';
 import { ComponentConnection, ComponentError } from '../../../lib/push/component-connection.js';
 import { PushAppServer } from '../../../lib/push/app-server.js';
+import { ServiceAccountTokens } from '../../../lib/push/fcm-oauth.js';
 
 function prosodyPublish(node: string, secret: string | undefined, body: string | undefined): XmppClientElement {
   const summary = [
@@ -151,13 +152,21 @@ describe('push app server: config file', () => {
     writeFileSync(join(dir, 'component-secret.txt'), 'sekrit\n');
     writeFileSync(join(dir, 'store-passphrase.txt'), 'pass phrase');
     writeFileSync(join(dir, 'vapid-private.txt'), d());
-    writeFileSync(join(dir, 'fcm-access-token.txt'), 'ya29.token');
+    writeFileSync(
+      join(dir, 'fcm-service-account.json'),
+      JSON.stringify({
+        type: 'service_account',
+        client_email: 'push@my-project.iam.gserviceaccount.com',
+        private_key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        token_uri: 'https://oauth2.googleapis.com/token',
+      }),
+    );
     writeFileSync(join(dir, 'AuthKey_ABC123DEFG.p8'), generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
     const c = await parsePushConfig(example, dir);
     expect(c.component).to.deep.equal({ host: '127.0.0.1', port: 5347, domain: 'push.example.org', secret: 'sekrit' });
     expect(c.storePath).to.equal(join(dir, 'data/push-registrations.json'));
     expect(c.storePassphrase).to.equal('pass phrase');
-    expect(c.credentials.fcm?.accessToken).to.equal('ya29.token');
+    expect(c.credentials.fcm?.accessToken).to.be.instanceOf(ServiceAccountTokens);
     expect(c.credentials.apns?.key.publicKey).to.have.length(65);
     expect(c.registrations).to.have.length(1);
     expect(c.relay).to.deep.include({ maxAttempts: 5, concurrency: 8 });
