@@ -162,7 +162,15 @@ export class PushAppServer extends EventEmitter {
       return;
     }
     const publish = parsePushPublish(el);
-    const check = await this.registrations.check(publish.node, publish.secret);
+    let check: Awaited<ReturnType<RegistrationStore['check']>>;
+    try {
+      check = await this.registrations.check(publish.node, publish.secret);
+    } catch (error) {
+      // A corrupt stored registration: answer (type wait does not count towards the server's
+      // error limit) rather than leave the server waiting.
+      conn.send(iqError(el, 'wait', 'internal-server-error'));
+      throw error;
+    }
     if (!check.ok) {
       // RFC 6120 §8.3.3: not-authorized is type auth, item-not-found type cancel.
       conn.send(iqError(el, check.reason === 'not-authorized' ? 'auth' : 'cancel', check.reason));

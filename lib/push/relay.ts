@@ -53,7 +53,6 @@ interface Entry {
   readonly job: RelayJob;
   request: PushRequest | undefined;
   attempts: number;
-  lastError: PushRelayError | undefined;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -100,12 +99,12 @@ export class PushRelay extends EventEmitter {
       const full = new PushRelayError('push.queue-full', 'delivery queue full; notification dropped', { retryable: false });
       if (!victim) {
         // Everything is in flight: the new notification is the one dropped.
-        this.#finish({ job, request: undefined, attempts: 0, lastError: undefined, timer: undefined }, full);
+        this.#finish({ job, request: undefined, attempts: 0, timer: undefined }, full);
         return;
       }
       this.#finish(victim, full);
     }
-    this.#ready.push({ job, request: undefined, attempts: 0, lastError: undefined, timer: undefined });
+    this.#ready.push({ job, request: undefined, attempts: 0, timer: undefined });
     this.#pump();
   }
 
@@ -166,7 +165,6 @@ export class PushRelay extends EventEmitter {
       } satisfies RelayOutcome);
     } catch (caught) {
       const error = caught instanceof PushRelayError ? caught : new PushRelayError('push.network', 'push request failed', { retryable: true, cause: caught });
-      entry.lastError = error;
       this.emit('attempt-failed', { node: entry.job.node, service: entry.job.service, error, attempt: entry.attempts });
       if (!error.retryable) {
         this.#finish(entry, error);

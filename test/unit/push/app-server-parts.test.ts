@@ -299,3 +299,31 @@ describe('push app server: component stream lost', () => {
     }
   });
 });
+
+describe('push app server: answers every publish', () => {
+  it('not-authorized, item-not-found, and internal-server-error (type wait) for a corrupt stored registration', async () => {
+    const store = new MemoryStore();
+    const replies: string[] = [];
+    const { server, port } = await listener((socket) => {
+      socket.write('<handshake/>');
+      socket.on('data', (d: string) => replies.push(d));
+      for (const [id, node, secret] of [['p1', 'good', 'wrong-secret'], ['p2', 'absent', 'x'], ['p3', 'corrupt', 'x']] as const) {
+        socket.write(prosodyPublish(node, secret, 'New Message!').toString().replace('id="abc"', `id="${id}"`));
+      }
+    });
+    await store.set('push-app-server/registrations/corrupt', '{not json');
+    await new RegistrationStore(store).put({ node: 'good', secret: 'right-secret', target: { service: 'fcm', token: 't' } });
+    const app = await PushAppServer.start({ component: { port, domain: 'push.localhost', secret: 's' }, store, credentials: {} });
+    try {
+      for (let i = 0; i < 200 && (replies.join('').match(/<\/iq>/g) ?? []).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      const all = replies.join('');
+      expect(all).to.match(/id="p1"[^>]*><error type="auth"><not-authorized/);
+      expect(all).to.match(/id="p2"[^>]*><error type="cancel"><item-not-found/);
+      expect(all).to.match(/id="p3"[^>]*><error type="wait"><internal-server-error/);
+      expect(app.online).to.equal(true);
+    } finally {
+      await app.stop();
+      server.close();
+    }
+  });
+});
