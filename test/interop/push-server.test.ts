@@ -237,17 +237,18 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     push.stop();
     (carol.socket as { destroy(): void }).destroy(); // no </stream>: Prosody hibernates the session
     clients.delete(carol);
-    await sleep(300);
-    const sentAt = Date.now();
+    await waitFor(() => server.log().includes('Session going into hibernation'), 5000, "Prosody's mod_smacks hibernating carol's session");
+    const queuedBefore = server.log().split('stanza queued').length;
     await sendFromBob('carol', xml('body', {}, 'are you there?'));
     const hit = await waitFor(() => standIn.hitsFor('/v1/projects/')[0], 5000, 'the FCM request for the hibernated session');
-    expect(Date.now() - sentAt).to.be.below(5000);
     expect(hit.path).to.equal('/v1/projects/test-project/messages:send');
     expect(hit.headers['authorization']).to.equal('Bearer test-access-token');
     const body = JSON.parse(hit.body.toString()) as { message: { token: string; data: Record<string, string>; android: { priority: string } } };
     expect(body.message.token).to.equal('fcm-token-carol');
     expect(body.message.data).to.deep.include({ node: 'node-carol', important: '1' });
     expect(hit.body.toString()).not.to.contain('are you there');
+    // The message went to the hibernated session's queue (not to offline storage).
+    expect(server.log().split('stanza queued').length).to.be.above(queuedBefore);
   });
 
   it('APNs over HTTP/2 with a provider token; OTR/OMEMO messages with EME never put ciphertext or ?OTR: into the publish', async () => {
