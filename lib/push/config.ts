@@ -40,6 +40,18 @@ function str(o: Json, key: string, where: string): string {
 function optStr(o: Json, key: string, where: string): string | undefined {
   return o[key] === undefined ? undefined : str(o, key, where);
 }
+function optHttpsUrl(o: Json, key: string, where: string): string | undefined {
+  const v = optStr(o, key, where);
+  if (v === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch (error) {
+    throw new PushConfigError(`${where}.${key}: not a URL`, { cause: error });
+  }
+  if (url.protocol !== 'https:') throw new PushConfigError(`${where}.${key}: push services are reached over https: only`);
+  return v;
+}
 function optInt(o: Json, key: string, where: string): number | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
@@ -126,14 +138,14 @@ export async function parsePushConfig(raw: unknown, base: string): Promise<PushA
     }
     const token: string | AccessTokenSource =
       accountFile !== undefined ? new ServiceAccountTokens(parseServiceAccount(await readFile(resolve(base, accountFile), 'utf8')), tls) : (staticToken as string);
-    const baseUrl = optStr(f, 'baseUrl', 'fcm');
+    const baseUrl = optHttpsUrl(f, 'baseUrl', 'fcm');
     credentials = { ...credentials, fcm: { projectId: str(f, 'projectId', 'fcm'), accessToken: token, ...(baseUrl ? { baseUrl } : {}) } };
   }
   if (root['apns'] !== undefined) {
     const a = obj(root['apns'], 'apns');
     const key = await secretValue(a, 'key', 'apns', base);
     if (!key) throw new PushConfigError('apns.key or apns.keyFile (the .p8) is required');
-    const baseUrl = optStr(a, 'baseUrl', 'apns');
+    const baseUrl = optHttpsUrl(a, 'baseUrl', 'apns');
     credentials = {
       ...credentials,
       apns: { key: loadEs256Key(key), keyId: str(a, 'keyId', 'apns'), teamId: str(a, 'teamId', 'apns'), topic: str(a, 'topic', 'apns'), ...(baseUrl ? { baseUrl } : {}) },

@@ -164,7 +164,8 @@ export class PushRelay extends EventEmitter {
         attempts: entry.attempts,
       } satisfies RelayOutcome);
     } catch (caught) {
-      const error = caught instanceof PushRelayError ? caught : new PushRelayError('push.network', 'push request failed', { retryable: true, cause: caught });
+      // Anything but a PushRelayError is a bug or a bad configuration (e.g. an http: URL): permanent.
+      const error = caught instanceof PushRelayError ? caught : new PushRelayError('push.network', 'push request failed', { retryable: false, cause: caught });
       this.emit('attempt-failed', { node: entry.job.node, service: entry.job.service, error, attempt: entry.attempts });
       if (!error.retryable) {
         this.#finish(entry, error);

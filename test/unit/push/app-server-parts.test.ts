@@ -176,6 +176,7 @@ describe('push app server: config file', () => {
     await expectReject(parsePushConfig({}, dir), PushConfigError);
     await expectReject(parsePushConfig({ component: { port: 1, domain: 'x', secret: 's', secretFile: 'f' }, store: { path: 'p' } }, dir), PushConfigError);
     await expectReject(parsePushConfig({ component: { port: 1, domain: 'x', secret: 's' }, store: { path: 'p' }, registrations: [{ node: 'n', secret: 's', service: 'carrier-pigeon' }] }, dir), PushConfigError);
+    await expectReject(parsePushConfig({ component: { port: 1, domain: 'x', secret: 's' }, store: { path: 'p' }, fcm: { projectId: 'p', accessToken: 't', baseUrl: 'http://127.0.0.1:1' } }, dir), PushConfigError);
   });
 });
 
