@@ -19,6 +19,9 @@ import { buildPushRequest, resolveCredentials } from './push-services.js';
 import type { DevicePayload, PushServiceCredentials, RequestContext } from './push-services.js';
 import { NS_DISCO_INFO, discoInfo, iqError, iqResult, isPubsubPublish, parsePushPublish } from './pubsub-publish.js';
 import { RegistrationStore } from './registrations.js';
+import { commandCompleted, isCommand, parseDeviceCommand } from './device-commands.js';
+import type { RandomSource } from '../core/random.js';
+import { systemRandom } from '../core/random.js';
 import { PushRelay } from './relay.js';
 import type { RelayOptions, RelayOutcome } from './relay.js';
 
@@ -39,6 +42,14 @@ export interface PushAppServerOptions {
   readonly now?: () => number;
   /** Component reconnect backoff (default 1000 .. 30000 ms). */
   readonly reconnect?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
+  /**
+   * Domains whose users may register devices with the `register-push` ad-hoc command
+   * (device-commands.ts), usually the XMPP server's own domain. Empty or omitted: the commands
+   * are off and registrations come only from the config or the API.
+   */
+  readonly registrationDomains?: readonly string[];
+  /** Randomness for new nodes and secrets (default: the system's). */
+  readonly random?: RandomSource;
   /** Test-only: request context overrides (fixed Web Push randomness). */
   readonly requestContext?: Partial<RequestContext>;
 }
@@ -149,12 +160,58 @@ export class PushAppServer extends EventEmitter {
     this.#reconnectTimer.unref();
   }
 
+  #commandsEnabled(): boolean {
+    return (this.#options.registrationDomains ?? []).length > 0;
+  }
+
+  /** XEP-0050 device registration (see device-commands.ts); only for users of the allowed domains. */
+  async #command(conn: ComponentConnection, el: XmppClientElement): Promise<void> {
+    const from = el.attrs['from'] ?? '';
+    const domain = from.replace(/\/.*$/, '').replace(/^.*@/, '');
+    const allowed = this.#options.registrationDomains ?? [];
+    if (!from.includes('@') || !allowed.includes(domain)) {
+      conn.send(iqError(el, 'auth', 'forbidden'));
+      return;
+    }
+    const command = parseDeviceCommand(el);
+    const random = this.#options.random ?? systemRandom;
+    const sessionid = Buffer.from(random(8)).toString('hex');
+    switch (command.kind) {
+      case 'invalid':
+        conn.send(iqError(el, command.condition === 'bad-request' ? 'modify' : 'cancel', command.condition));
+        return;
+      case 'register': {
+        const node = Buffer.from(random(16)).toString('base64url');
+        const secret = Buffer.from(random(24)).toString('base64url');
+        await this.registrations.put({ node, secret, target: command.target });
+        this.#log('info', `device registered for ${command.target.service}`);
+        conn.send(commandCompleted(el, sessionid, { node, secret }));
+        return;
+      }
+      case 'unregister': {
+        const check = await this.registrations.check(command.node, command.secret);
+        if (!check.ok) {
+          conn.send(iqError(el, check.reason === 'not-authorized' ? 'auth' : 'cancel', check.reason));
+          return;
+        }
+        await this.registrations.delete(command.node);
+        this.#log('info', 'device unregistered');
+        conn.send(commandCompleted(el, sessionid, {}));
+        return;
+      }
+    }
+  }
+
   async #handle(conn: ComponentConnection, el: XmppClientElement): Promise<void> {
     if (!el.is('iq')) return; // messages and presences are not for an app server
     const type = el.attrs['type'];
     if (type === 'result' || type === 'error') return;
     if (type === 'get' && el.getChild('query', NS_DISCO_INFO)) {
-      conn.send(iqResult(el, discoInfo()));
+      conn.send(iqResult(el, discoInfo(this.#commandsEnabled())));
+      return;
+    }
+    if (isCommand(el)) {
+      await this.#command(conn, el);
       return;
     }
     if (!isPubsubPublish(el)) {

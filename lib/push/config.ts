@@ -24,6 +24,8 @@ export interface PushAppServerConfig {
   /** Registrations to create or update at start-up. */
   readonly registrations: readonly NewRegistration[];
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Domains whose users may register devices with the `register-push` command. */
+  readonly registrationDomains: readonly string[];
 }
 
 type Json = Record<string, unknown>;
@@ -162,9 +164,13 @@ export async function parsePushConfig(raw: unknown, base: string): Promise<PushA
     if (!secret) throw new PushConfigError(`${where}.secret is required`);
     registrations.push({ node: str(o, 'node', where), secret, target: target(o, where) });
   }
+  const domains = root['registrationDomains'] ?? [];
+  if (!Array.isArray(domains) || !domains.every((d) => typeof d === 'string' && d !== '')) {
+    throw new PushConfigError('registrationDomains: array of domain names');
+  }
   const logLevel = (optStr(root, 'logLevel', 'config') ?? 'info') as PushAppServerConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new PushConfigError('logLevel: debug, info, warn or error');
-  return { component, storePath, storePassphrase, credentials, relay, registrations, logLevel };
+  return { component, storePath, storePassphrase, credentials, relay, registrations, logLevel, registrationDomains: domains as string[] };
 }
 
 /** Reads and validates the config file at `path`. */

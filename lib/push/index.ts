@@ -18,6 +18,8 @@ export { loadEs256Key, signEs256Jwt } from './jwt-es256.js';
 export { buildPushRequest } from './push-services.js';
 export type { DevicePayload, DeviceTarget, PushRequest, PushServiceCredentials } from './push-services.js';
 export { RegistrationStore } from './registrations.js';
+export { COMMAND_REGISTER, COMMAND_UNREGISTER, parseDeviceCommand } from './device-commands.js';
+export { ServiceAccountTokens, parseServiceAccount } from './fcm-oauth.js';
 export { PushRelay } from './relay.js';
 export type { RelayOptions, RelayOutcome } from './relay.js';
 export { encryptWebPush } from './web-push-encryption.js';
@@ -46,7 +48,14 @@ export async function runPushAppServer(configPath: string, log?: PushLogger): Pr
   const store = await FileStore.open(config.storePath, config.storePassphrase ? { passphrase: config.storePassphrase } : {});
   const registrations = new RegistrationStore(store);
   for (const reg of config.registrations) await registrations.put(reg); // before the first publish can arrive
-  const server = await PushAppServer.start({ component: config.component, store, credentials: config.credentials, relay: config.relay, log: logger });
+  const server = await PushAppServer.start({
+    component: config.component,
+    store,
+    credentials: config.credentials,
+    relay: config.relay,
+    log: logger,
+    registrationDomains: config.registrationDomains,
+  });
   logger('info', `push app server online as ${config.component.domain} (${config.registrations.length} configured registration(s))`);
   return {
     server,

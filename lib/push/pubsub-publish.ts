@@ -90,13 +90,14 @@ export function iqError(iq: XmppClientElement, type: StanzaErrorType, condition:
   );
 }
 
-/** XEP-0357 §4 / XEP-0030: the app server's identity, category `pubsub`, type `push`. */
-export function discoInfo(): XmppClientElement {
+/** XEP-0357 §4 / XEP-0030: the app server's identity, category `pubsub`, type `push` (and XEP-0050 when offered). */
+export function discoInfo(commands = false): XmppClientElement {
   return xml(
     'query',
     { xmlns: NS_DISCO_INFO },
     xml('identity', { category: 'pubsub', type: 'push', name: 'push app server' }),
     xml('feature', { var: NS_PUSH }),
     xml('feature', { var: NS_DISCO_INFO }),
+    commands ? xml('feature', { var: 'http://jabber.org/protocol/commands' }) : undefined,
   );
 }

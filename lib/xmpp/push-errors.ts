@@ -23,6 +23,8 @@ export type PushErrorCode =
   | 'push.decrypt-failed'
   /** An encrypted push payload is not base64 / JSON of the expected shape, or is too large. */
   | 'push.malformed-payload'
+  /** The app server refused the `register-push` / `unregister-push` command, or answered without node and secret. */
+  | 'push.registration-refused'
   /** Stored registrations could not be read. */
   | 'push.store-corrupt';
 

@@ -34,6 +34,7 @@ import type { SecureXmppClient } from '../../lib/xmpp/secure-client.js';
 import { pushNotifications, PushError } from '../../lib/xmpp/push.js';
 import type { PushClient, PushRegistration } from '../../lib/xmpp/push.js';
 import { disableElement } from '../../lib/xmpp/push-stanzas.js';
+import { registerPushDevice, unregisterPushDevice } from '../../lib/xmpp/push-registration.js';
 import { requirePeer } from './peer-availability.js';
 import { startProsody } from './prosody/prosody-harness.js';
 import type { ProsodyServer } from './prosody/prosody-harness.js';
@@ -130,6 +131,7 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
       credentials,
       relay: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 400, tls: { ca: [server.caPem], timeoutMs: 600 } },
       log: (level, message) => logs.push(`${level} ${message}`),
+      registrationDomains: ['localhost'],
     });
     app.on('publish', (e: PublishEvent) => publishes.push({ node: e.node, accepted: e.accepted, condition: e.condition, raw: e.stanza.toString() }));
     app.on('outcome', (o: RelayOutcome) => outcomes.push(o));
@@ -479,11 +481,41 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     });
   });
 
-  it('the app server logs no message content, tokens, secrets or nodes outside debug', () => {
-    const visible = logs.filter((l) => !l.startsWith('debug '));
-    expect(visible.length).to.be.above(5);
-    const forbidden = ['usual place', 'are you there', 'OTR', 'hello', 'fcm-token', 'abab', 'secret-', 'node-', 'wp/', '@localhost'];
-    for (const line of visible) for (const f of forbidden) expect(line, line).not.to.contain(f);
+  it('a device registers itself with register-push (XEP-0050), enables with the node and secret it got, and is pushed', async () => {
+    const jane = await server.register('jane');
+    const device = webPushDevice();
+    const x = await login(jane.username);
+    const target = { service: 'webpush' as const, endpoint: `https://127.0.0.1:${standIn.httpsPort}/wp/jane`, p256dh: device.p256dh, auth: device.auth };
+    const reg = await registerPushDevice(x.iqCaller, 'push.localhost', target);
+    expect(reg.node).to.match(/^[\w-]{22}$/);
+    expect(reg.secret).to.match(/^[\w-]{32}$/);
+    expect((await app.registrations.get(reg.node))?.target).to.deep.include({ service: 'webpush', endpoint: target.endpoint });
+    const push = pushNotifications({ entity: x, store: new MemoryStore() });
+    await push.enable({ jid: reg.jid, node: reg.node, secret: reg.secret });
+    push.stop();
+    // Not offered where registrationDomains is empty.
+    try {
+      await registerPushDevice(x.iqCaller, 'strict.localhost', target);
+      throw new Error('expected a refusal');
+    } catch (error) {
+      expect(error).to.be.instanceOf(PushError);
+      expect((error as PushError).condition).to.equal('forbidden');
+    }
+    await logout(x);
+    await sendFromBob('jane', xml('body', {}, 'hello jane'));
+    const hit = await waitFor(() => standIn.hitsFor('/wp/jane')[0], 8000, "jane's push");
+    expect(JSON.parse(decryptAes128gcm(hit.body, device.priv, Buffer.from(device.auth)).toString())).to.deep.equal({ node: reg.node, important: '1', unread: '1' });
+    const y = await login(jane.username);
+    try {
+      await unregisterPushDevice(y.iqCaller, { ...reg, secret: 'not-the-secret' });
+      throw new Error('expected a refusal');
+    } catch (error) {
+      expect((error as PushError).code).to.equal('push.registration-refused');
+      expect((error as PushError).condition).to.equal('not-authorized');
+    }
+    await unregisterPushDevice(y.iqCaller, reg);
+    expect(await app.registrations.get(reg.node)).to.equal(undefined);
+    await logout(y);
   });
 
   it('reports the server’s answer as a typed PushError with the stanza error condition', async () => {
@@ -508,5 +540,11 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
       expect((caught as PushError).errorType).to.equal('modify');
       expect(await push.registrations()).to.deep.equal([]);
     });
+  });
+  it('the app server logs no message content, tokens, secrets or nodes outside debug', () => {
+    const visible = logs.filter((l) => !l.startsWith('debug '));
+    expect(visible.length).to.be.above(5);
+    const forbidden = ['usual place', 'are you there', 'OTR', 'hello', 'fcm-token', 'abab', 'secret-', 'node-', 'wp/', '@localhost'];
+    for (const line of visible) for (const f of forbidden) expect(line, line).not.to.contain(f);
   });
 });

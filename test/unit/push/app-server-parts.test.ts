@@ -25,6 +25,7 @@ import { PushRelay } from '../../../lib/push/relay.js';
 import type { RelayOutcome } from '../../../lib/push/relay.js';
 import { ComponentConnection, ComponentError } from '../../../lib/push/component-connection.js';
 import { PushAppServer } from '../../../lib/push/app-server.js';
+import { parseDeviceCommand } from '../../../lib/push/device-commands.js';
 import { ServiceAccountTokens } from '../../../lib/push/fcm-oauth.js';
 
 function prosodyPublish(node: string, secret: string | undefined, body: string | undefined): XmppClientElement {
@@ -326,5 +327,36 @@ describe('push app server: answers every publish', () => {
       await app.stop();
       server.close();
     }
+  });
+});
+
+describe('push app server: register-push / unregister-push commands', () => {
+  const cmd = (node: string, fields: Record<string, string>, type = 'submit') =>
+    xml('iq', { type: 'set', id: 'c', from: 'u@localhost/r', to: 'push.localhost' },
+      xml('command', { xmlns: 'http://jabber.org/protocol/commands', node, action: 'execute' },
+        xml('x', { xmlns: 'jabber:x:data', type }, ...Object.entries(fields).map(([k, v]) => xml('field', { var: k }, xml('value', {}, v))))));
+  const key = Buffer.from(p256dh()).toString('base64url');
+  const auth = Buffer.alloc(16, 1).toString('base64url');
+
+  it('accepts well-formed registrations', () => {
+    const r = parseDeviceCommand(cmd('register-push', { service: 'webpush', endpoint: 'https://push.example/x', p256dh: key, auth }));
+    expect(r.kind).to.equal('register');
+    expect(parseDeviceCommand(cmd('register-push', { service: 'apns', token: 'ab'.repeat(32) }))).to.deep.equal({ kind: 'register', target: { service: 'apns', token: 'ab'.repeat(32) } });
+    expect(parseDeviceCommand(cmd('unregister-push', { node: 'n', secret: 's' }))).to.deep.equal({ kind: 'unregister', node: 'n', secret: 's' });
+  });
+
+  it('refuses malformed ones with bad-request, unknown commands with item-not-found', () => {
+    const bad = [
+      cmd('register-push', { service: 'webpush', endpoint: 'http://push.example/x', p256dh: key, auth }),
+      cmd('register-push', { service: 'webpush', endpoint: 'https://push.example/x', p256dh: key.slice(2), auth }),
+      cmd('register-push', { service: 'webpush', endpoint: 'https://push.example/x', p256dh: key, auth: 'x' }),
+      cmd('register-push', { service: 'webpush', endpoint: 'not a url', p256dh: key, auth }),
+      cmd('register-push', { service: 'apns', token: 'not hex' }),
+      cmd('register-push', { service: 'pigeon', token: 't' }),
+      cmd('register-push', { service: 'fcm', token: 't' }, 'form'),
+      cmd('unregister-push', { node: 'n' }),
+    ];
+    for (const b of bad) expect(parseDeviceCommand(b), b.toString()).to.deep.equal({ kind: 'invalid', condition: 'bad-request' });
+    expect(parseDeviceCommand(cmd('delete-everything', {}))).to.deep.equal({ kind: 'invalid', condition: 'item-not-found' });
   });
 });
