@@ -5,7 +5,8 @@
  * / `bad-request`), and hands a content-free {@link DevicePayload} to the {@link PushRelay},
  * which delivers it over TLS with retries. Answering before delivery keeps the component
  * responsive whatever the push services do. The component reconnects with backoff when the
- * stream drops.
+ * stream drops. Users of `registrationDomains` may register devices with the XEP-0050
+ * `register-push` command (device-commands.ts); devices a push service reports gone are removed.
  *
  * Logging (`log`) never receives message content, device tokens or secrets; nodes appear only
  * at `debug`.

@@ -541,6 +541,7 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
       expect(await push.registrations()).to.deep.equal([]);
     });
   });
+
   it('the app server logs no message content, tokens, secrets or nodes outside debug', () => {
     const visible = logs.filter((l) => !l.startsWith('debug '));
     expect(visible.length).to.be.above(5);
