@@ -13,9 +13,10 @@
  * await push.disable({ jid: reg.jid, node: reg.node });
  * ```
  *
- * Privacy: the server only ever gets counts, or (with encryption) a payload under the device's
- * key. Encrypted chat messages must carry EME (XEP-0380) so that servers substitute their body
- * in any push; the OTR and OMEMO send paths of this library do.
+ * Privacy: the app server only ever gets counts, or (with encryption) a payload under the
+ * device's key. Encrypted chat messages must carry EME (XEP-0380) or the OMEMO `<encrypted/>`
+ * element, so that servers substitute a placeholder for their body in any push (the library's
+ * OTR messages carry EME; test/interop/push-server.test.ts checks Prosody's behaviour).
  */
 import { EventEmitter } from 'node:events';
 import type { XmppClient, XmppClientElement } from '@xmpp/client';
