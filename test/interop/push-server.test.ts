@@ -129,7 +129,7 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
       component: { port: componentPort, domain: 'push.localhost', secret: 'component-secret-1' },
       store: await FileStore.open(join(dir, 'app-registrations.json')),
       credentials,
-      relay: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 400, tls: { ca: [server.caPem], timeoutMs: 600 } },
+      relay: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 400, tls: { ca: [server.caPem], timeoutMs: 1000 } },
       log: (level, message) => logs.push(`${level} ${message}`),
       registrationDomains: ['localhost'],
     });
@@ -210,7 +210,8 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     const pub = publishes.find((p) => p.node === 'node-alice');
     expect(pub?.accepted).to.equal(true);
     expect(pub?.raw).not.to.contain('usual place'); // push_notification_with_body = false
-    expect(outcomes.find((o) => o.node === 'node-alice')).to.include({ kind: 'delivered', status: 201, attempts: 1 });
+    const outcome = await waitFor(() => outcomes.find((o) => o.node === 'node-alice'), 5000, "alice's delivery outcome");
+    expect(outcome).to.include({ kind: 'delivered', status: 201, attempts: 1 });
   });
 
   it('stored registrations are re-enabled after a reconnect (online), even when the server forgot them', async () => {
@@ -237,10 +238,15 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     const push = pushNotifications({ entity: carol, store: new MemoryStore() });
     await push.enable({ jid: 'push.localhost', node: 'node-carol', secret: 'carol-secret-123' });
     push.stop();
+    // Prosody's debug log names each session: find carol's, to follow it into hibernation.
+    const ids = [...server.log().matchAll(/(\S+)\s+info\s+Authenticated as carol@localhost/g)].map((m) => m[1] as string);
+    const session = ids[ids.length - 1];
+    if (!session) throw new Error("carol's session is not in Prosody's log");
+    const count = (what: string): number => server.log().split('\n').filter((l) => l.includes(session) && l.includes(what)).length;
     (carol.socket as { destroy(): void }).destroy(); // no </stream>: Prosody hibernates the session
     clients.delete(carol);
-    await waitFor(() => server.log().includes('Session going into hibernation'), 5000, "Prosody's mod_smacks hibernating carol's session");
-    const queuedBefore = server.log().split('stanza queued').length;
+    await waitFor(() => count('Session going into hibernation') > 0, 5000, "Prosody's mod_smacks hibernating carol's session");
+    const queuedBefore = count('stanza queued');
     await sendFromBob('carol', xml('body', {}, 'are you there?'));
     const hit = await waitFor(() => standIn.hitsFor('/v1/projects/')[0], 5000, 'the FCM request for the hibernated session');
     expect(hit.path).to.equal('/v1/projects/test-project/messages:send');
@@ -250,7 +256,7 @@ describe('interop: push over TLS (XEP-0357) with Prosody mod_cloud_notify, our c
     expect(body.message.data).to.deep.include({ node: 'node-carol', important: '1' });
     expect(hit.body.toString()).not.to.contain('are you there');
     // The message went to the hibernated session's queue (not to offline storage).
-    expect(server.log().split('stanza queued').length).to.be.above(queuedBefore);
+    await waitFor(() => count('stanza queued') > queuedBefore, 5000, 'the message queued to the hibernated session');
   });
 
   it('APNs over HTTP/2 with a provider token; OTR/OMEMO messages with EME never put ciphertext or ?OTR: into the publish', async () => {
