@@ -1,0 +1,137 @@
+/**
+ * The OMEMO plugin end to end through a real Prosody 0.12 (pep, carbons) over STARTTLS:
+ * PEP publishing for both versions (open access, precondition-not-met handled, own devices
+ * never dropped), messages both ways in OMEMO 0.3 and omemo:2 between two accounts, one of
+ * them with two devices (separate stores), carbons for the sender's second device, hostile
+ * input as typed errors with the session still working.
+ */
+import { expect } from 'chai';
+import { xml } from '@xmpp/client';
+import type { XmppClientElement } from '@xmpp/client';
+import { useProsody } from './prosody/prosody-mocha.js';
+import { connectOmemo, until, type OmemoClient } from './omemo-xmpp/omemo-clients.js';
+import { MemoryStore } from '../../lib/core/store/store.js';
+import { OMEMO_FALLBACK_BODY, NS_PUBSUB } from '../../lib/xmpp/omemo-stanzas.js';
+import { parseStanza } from '../unit/xmpp/loopback.js';
+
+const NODE_03 = 'eu.siacs.conversations.axolotl.devicelist';
+const NODE_2 = 'urn:xmpp:omemo:2:devices';
+
+async function fetchItems(from: OmemoClient, owner: string, node: string): Promise<XmppClientElement[]> {
+  const result = await from.xmpp.iqCaller.get(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node })), owner);
+  return result.getChild('items')?.getChildren('item') ?? [];
+}
+
+function deviceIds(item: XmppClientElement | undefined): number[] {
+  const list = item?.children.find((c): c is XmppClientElement => typeof c !== 'string');
+  return (list?.getChildren('device') ?? []).map((d) => Number(d.attrs.id)).sort((a, b) => a - b);
+}
+
+describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
+  this.timeout(60_000);
+  const prosody = useProsody({ accounts: ['alice', 'bob', 'carol'], modules: ['pep', 'carbons'] });
+  const open: OmemoClient[] = [];
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.stop()));
+  });
+
+  async function connect(user: string, resource: string, store = new MemoryStore()): Promise<OmemoClient> {
+    const c = await connectOmemo(prosody.server, prosody.server.account(user), resource, { store });
+    open.push(c);
+    return c;
+  }
+
+  it('publishes device lists and bundles of both versions, open to other accounts; two devices of one account are both listed', async () => {
+    const alice1 = await connect('alice', 'desk');
+    const alice2 = await connect('alice', 'phone');
+    const bob = await connect('bob', 'pc');
+    const ids = [alice1.omemo.deviceId, alice2.omemo.deviceId].sort((a, b) => a - b);
+    // bob (another account, no subscription) reads alice's nodes: access model open.
+    expect(deviceIds((await fetchItems(bob, 'alice@localhost', NODE_03))[0])).to.deep.equal(ids);
+    expect(deviceIds((await fetchItems(bob, 'alice@localhost', NODE_2))[0])).to.deep.equal(ids);
+    const bundle03 = await fetchItems(bob, 'alice@localhost', `eu.siacs.conversations.axolotl.bundles:${alice2.omemo.deviceId}`);
+    expect(bundle03.map((i) => i.attrs.id)).to.deep.equal(['current']);
+    expect(bundle03[0]?.getChild('bundle', 'eu.siacs.conversations.axolotl')?.getChild('prekeys')?.getChildren('preKeyPublic').length).to.equal(10);
+    const bundles2 = await fetchItems(bob, 'alice@localhost', 'urn:xmpp:omemo:2:bundles');
+    expect(bundles2.map((i) => i.attrs.id).sort()).to.deep.equal(ids.map(String).sort());
+    // The plugin's own view: alice's second device learnt about the first through the merge.
+    expect([...(await alice2.omemo.manager.deviceList('0.3', 'alice@localhost'))].sort((a, b) => a - b)).to.deep.equal(ids);
+  });
+
+  it('a device list node created with another access model is reconfigured (precondition-not-met) and republished', async () => {
+    const carolSetup = await connectOmemoRaw('carol');
+    // Another client created carol's 0.3 device list with presence access and a device of its own.
+    await carolSetup.iqCaller.set(xml('pubsub', { xmlns: NS_PUBSUB },
+      xml('publish', { node: NODE_03 }, xml('item', { id: 'current' }, xml('list', { xmlns: 'eu.siacs.conversations.axolotl' }, xml('device', { id: '4242' })))),
+      xml('publish-options', {}, xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
+        xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, 'http://jabber.org/protocol/pubsub#publish-options')),
+        xml('field', { var: 'pubsub#access_model' }, xml('value', {}, 'presence'))))));
+    const bob = await connect('bob', 'pc');
+    let forbidden = false;
+    try {
+      await fetchItems(bob, 'carol@localhost', NODE_03);
+    } catch {
+      forbidden = true;
+    }
+    expect(forbidden, 'presence access keeps bob out before the plugin runs').to.equal(true);
+    await carolSetup.stop();
+    const carol = await connect('carol', 'laptop');
+    // Reconfigured to open, and the other device (4242) kept.
+    expect(deviceIds((await fetchItems(bob, 'carol@localhost', NODE_03))[0])).to.deep.equal([4242, carol.omemo.deviceId].sort((a, b) => a - b));
+  });
+
+  async function connectOmemoRaw(user: string): Promise<{ iqCaller: OmemoClient['xmpp']['iqCaller']; stop(): Promise<void> }> {
+    const { secureClient } = await import('../../lib/xmpp/secure-client.js');
+    const account = prosody.server.account(user);
+    const x = secureClient({ service: prosody.server.service, domain: prosody.server.domain, username: account.username, password: account.password, resource: 'setup', tls: { ca: prosody.server.caPem } });
+    x.on('error', () => undefined);
+    await x.start();
+    return { iqCaller: x.iqCaller, async stop() { x.reconnect.stop(); await x.stop().catch(() => undefined); } };
+  }
+
+  for (const version of ['0.3', '2'] as const) {
+    it(`OMEMO ${version}: messages both ways; the sender's second device reads its own message via carbons; garbage gives a typed error and the session keeps working`, async () => {
+      const alice1 = await connect('alice', `desk-${version}`);
+      const alice2 = await connect('alice', `phone-${version}`);
+      const bob = await connect('bob', `pc-${version}`);
+
+      const sent = await alice1.omemo.send('bob@localhost', `hello bob ${version}`, { version });
+      expect(sent.version).to.equal(version);
+      expect(sent.recipients.map((r) => `${r.jid}|${r.deviceId}`).sort()).to.include.members([`bob@localhost|${bob.omemo.deviceId}`, `alice@localhost|${alice2.omemo.deviceId}`]);
+      await until(() => bob.messages.length === 1 && alice2.messages.length === 1, 'bob and alice2 get the message');
+      expect(bob.messages[0]).to.include({ text: `hello bob ${version}`, from: 'alice@localhost', version, senderDeviceId: alice1.omemo.deviceId, trust: 'trusted', carbon: undefined, keyExchange: true });
+      expect(alice2.messages[0]).to.include({ text: `hello bob ${version}`, from: 'alice@localhost', peer: 'bob@localhost', carbon: 'sent', senderDeviceId: alice1.omemo.deviceId });
+
+      // On the wire: no plaintext, EME, store hint, fallback body.
+      const wire = bob.raw.find((s) => s.includes('<encrypted'));
+      expect(wire).to.be.a('string');
+      expect(wire).to.not.include('hello bob');
+      const el = parseStanza(wire as string);
+      expect(el.getChild('encryption', 'urn:xmpp:eme:0')?.attrs).to.include({ name: 'OMEMO', namespace: version === '0.3' ? 'eu.siacs.conversations.axolotl' : 'urn:xmpp:omemo:2' });
+      expect(el.getChild('store', 'urn:xmpp:hints')).to.not.equal(undefined);
+      expect(el.getChildText('body')).to.equal(OMEMO_FALLBACK_BODY);
+
+      const reply = await bob.omemo.send('alice@localhost', `hi alice ${version}`, { version });
+      expect(reply.recipients.map((r) => r.deviceId)).to.include.members([alice1.omemo.deviceId, alice2.omemo.deviceId]);
+      await until(() => alice1.messages.length === 1 && alice2.messages.length === 2, 'both alice devices get the reply');
+      expect(alice1.messages[0]).to.include({ text: `hi alice ${version}`, from: 'bob@localhost', senderDeviceId: bob.omemo.deviceId });
+      expect(alice2.messages[1]).to.include({ text: `hi alice ${version}`, from: 'bob@localhost' });
+
+      // Hostile input: a garbage <encrypted> element of this version from bob's account.
+      const ns = version === '0.3' ? 'eu.siacs.conversations.axolotl' : 'urn:xmpp:omemo:2';
+      await bob.xmpp.send(xml('message', { to: 'alice@localhost/desk-' + version, type: 'chat', id: 'garbage' },
+        xml('encrypted', { xmlns: ns }, xml('header', { sid: String(bob.omemo.deviceId) }, xml('key', { rid: String(alice1.omemo.deviceId) }, 'bm90IGEga2V5')), xml('payload', {}, '!!!'))));
+      await until(() => alice1.errors.some((e) => e.from === 'bob@localhost'), 'typed error for garbage');
+      const error = alice1.errors.find((e) => e.from === 'bob@localhost');
+      expect(error?.error.code).to.be.a('string').and.match(/^omemo\./);
+      expect(error?.version).to.equal(version);
+
+      // The session still works both ways.
+      await alice1.omemo.send('bob@localhost', `still here ${version}`, { version });
+      await bob.omemo.send('alice@localhost', `me too ${version}`, { version });
+      await until(() => bob.messages.some((m) => m.text === `still here ${version}`) && alice1.messages.some((m) => m.text === `me too ${version}`), 'after garbage');
+      expect(bob.errors.filter((e) => e.from !== undefined)).to.deep.equal([]);
+    });
+  }
+});
