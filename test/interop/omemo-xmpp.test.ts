@@ -17,6 +17,14 @@ import { parseStanza } from '../unit/xmpp/loopback.js';
 const NODE_03 = 'eu.siacs.conversations.axolotl.devicelist';
 const NODE_2 = 'urn:xmpp:omemo:2:devices';
 
+async function untilAsync(predicate: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function fetchItems(from: OmemoClient, owner: string, node: string): Promise<XmppClientElement[]> {
   const result = await from.xmpp.iqCaller.get(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node })), owner);
   return result.getChild('items')?.getChildren('item') ?? [];
@@ -89,6 +97,43 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
     await x.start();
     return { iqCaller: x.iqCaller, async stop() { x.reconnect.stop(); await x.stop().catch(() => undefined); } };
   }
+
+  it('PEP notifications (caps +notify): a device learns about a new device of its account; a list published without it gets it merged back', async () => {
+    const alice1 = await connect('alice', 'notify-1');
+    const alice2 = await connect('alice', 'notify-2');
+    await until(() => alice1.devices.some((d) => d.source === 'notification' && d.version === '0.3' && d.deviceIds.includes(alice2.omemo.deviceId))
+      && alice1.devices.some((d) => d.source === 'notification' && d.version === '2' && d.deviceIds.includes(alice2.omemo.deviceId)), 'notifications of both lists');
+    expect(await alice1.omemo.manager.deviceList('2', 'alice@localhost')).to.include(alice2.omemo.deviceId);
+    // A careless client replaces alice's 0.3 list with only its own device: both plugins merge themselves back in.
+    await alice2.xmpp.iqCaller.set(xml('pubsub', { xmlns: NS_PUBSUB },
+      xml('publish', { node: NODE_03 }, xml('item', { id: 'current' }, xml('list', { xmlns: 'eu.siacs.conversations.axolotl' }, xml('device', { id: '777' })))),
+      xml('publish-options', {}, xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
+        xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, 'http://jabber.org/protocol/pubsub#publish-options')),
+        xml('field', { var: 'pubsub#access_model' }, xml('value', {}, 'open'))))));
+    await until(() => alice1.devices.some((d) => d.version === '0.3' && d.deviceIds.includes(777) && d.deviceIds.includes(alice1.omemo.deviceId)), 'alice1 merged back');
+    const bob = await connect('bob', 'notify');
+    let ids: number[] = [];
+    await untilAsync(async () => {
+      ids = deviceIds((await fetchItems(bob, 'alice@localhost', NODE_03))[0]);
+      return ids.includes(777) && ids.includes(alice1.omemo.deviceId) && ids.includes(alice2.omemo.deviceId);
+    }, 'the published list has every device');
+    expect(ids).to.include.members([777, alice1.omemo.deviceId, alice2.omemo.deviceId]);
+  });
+
+  it('a used prekey makes the receiver republish its bundle without it', async () => {
+    const alice = await connect('alice', 'prekey');
+    const bob = await connect('bob', 'prekey');
+    const node = `eu.siacs.conversations.axolotl.bundles:${bob.omemo.deviceId}`;
+    const prekeyIds = async (): Promise<string[]> => ((await fetchItems(alice, 'bob@localhost', node))[0]?.getChild('bundle')?.getChild('prekeys')?.getChildren('preKeyPublic') ?? []).map((p) => p.attrs.preKeyId as string);
+    const before = await prekeyIds();
+    const published: string[] = [];
+    bob.omemo.on('published', (p) => published.push(`${p.version}:${p.what}`));
+    await alice.omemo.send('bob@localhost', 'use a prekey', { version: '0.3' });
+    await until(() => bob.messages.length === 1 && published.includes('0.3:bundle'), 'bob republished');
+    const after = await prekeyIds();
+    expect(after.length).to.equal(before.length);
+    expect(before.filter((id) => !after.includes(id))).to.have.length(1);
+  });
 
   for (const version of ['0.3', '2'] as const) {
     it(`OMEMO ${version}: messages both ways; the sender's second device reads its own message via carbons; garbage gives a typed error and the session keeps working`, async () => {
