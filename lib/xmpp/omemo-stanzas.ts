@@ -247,8 +247,11 @@ export function discoFeatures(extra: readonly string[] = []): string[] {
 }
 
 /** XEP-0115 section 5.1 verification string, SHA-1, base64 (no extended forms). */
-export function capsVer(features: readonly string[]): string {
-  const identity = `${DISCO_IDENTITY.category}/${DISCO_IDENTITY.type}//${DISCO_IDENTITY.name}<`;
+export function capsVer(
+  features: readonly string[],
+  id: { readonly category: string; readonly type: string; readonly name: string } = DISCO_IDENTITY,
+): string {
+  const identity = `${id.category}/${id.type}//${id.name}<`;
   const s = identity + [...features].sort().map((f) => `${f}<`).join('');
   return createHash('sha1').update(s, 'utf8').digest('base64');
 }
