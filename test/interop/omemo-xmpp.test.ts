@@ -11,7 +11,10 @@ import type { XmppClientElement } from '@xmpp/client';
 import { useProsody } from './prosody/prosody-mocha.js';
 import { connectOmemo, until, type OmemoClient } from './omemo-xmpp/omemo-clients.js';
 import { MemoryStore } from '../../lib/core/store/store.js';
-import { OMEMO_FALLBACK_BODY, NS_PUBSUB } from '../../lib/xmpp/omemo-stanzas.js';
+import { OMEMO_FALLBACK_BODY, NS_PUBSUB, buildOmemoMessage } from '../../lib/xmpp/omemo-stanzas.js';
+import { createSceEnvelope, serializeSceEnvelope } from '../../omemo/sce.js';
+import { xmlElement } from '../../omemo/xml-element.js';
+import { systemRandom } from '../../lib/core/random.js';
 import { parseStanza } from '../unit/xmpp/loopback.js';
 
 const NODE_03 = 'eu.siacs.conversations.axolotl.devicelist';
@@ -133,6 +136,33 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
     const after = await prekeyIds();
     expect(after.length).to.equal(before.length);
     expect(before.filter((id) => !after.includes(id))).to.have.length(1);
+  });
+
+  it('omemo:2: an SCE envelope naming another recipient is refused with a typed error; a carbon forged by a contact is ignored', async () => {
+    const alice = await connect('alice', 'sce');
+    const bob = await connect('bob', 'sce');
+    await alice.omemo.send('bob@localhost', 'first', { version: '2' });
+    await until(() => bob.messages.length === 1, 'first');
+    // alice's own manager encrypts an envelope addressed to carol, and sends it to bob.
+    const envelope = createSceEnvelope({ content: [xmlElement('body', { xmlns: 'jabber:client' }, [], 'meant for carol')], from: 'alice@localhost', to: 'carol@localhost' }, systemRandom);
+    const forged = await alice.omemo.manager.encrypt('2', ['bob@localhost'], serializeSceEnvelope(envelope));
+    await alice.xmpp.send(buildOmemoMessage('bob@localhost', 'sce-forged', '2', forged.element) as unknown as XmppClientElement);
+    await until(() => bob.errors.some((e) => e.error.code === 'xmpp.omemo.sce-to-mismatch'), 'sce mismatch error');
+    expect(bob.messages.map((m) => m.text)).to.deep.equal(['first']);
+
+    // bob wraps a real message for alice in a "received" carbon: only alice's own account may send carbons.
+    await bob.omemo.send('alice@localhost', 'reply', { version: '2' });
+    await until(() => alice.messages.length === 1, 'reply');
+    const real = await bob.omemo.manager.encrypt('2', ['alice@localhost'], serializeSceEnvelope(createSceEnvelope(
+      { content: [xmlElement('body', { xmlns: 'jabber:client' }, [], 'forged carbon')], from: 'bob@localhost', to: 'alice@localhost' }, systemRandom)));
+    const inner = buildOmemoMessage('alice@localhost', 'inner', '2', real.element);
+    inner.attrs.from = 'bob@localhost/sce';
+    await bob.xmpp.send(xml('message', { to: alice.jid, type: 'chat', id: 'carbon-forged' },
+      xml('received', { xmlns: 'urn:xmpp:carbons:2' }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, inner as unknown as XmppClientElement))));
+    await bob.omemo.send('alice@localhost', 'after the forgery', { version: '2' });
+    await until(() => alice.messages.some((m) => m.text === 'after the forgery'), 'a real message after the forged carbon');
+    expect(alice.messages.map((m) => m.text)).to.deep.equal(['reply', 'after the forgery']);
+    expect(alice.raw.some((r) => r.includes('carbon-forged'))).to.equal(true);
   });
 
   for (const version of ['0.3', '2'] as const) {
