@@ -75,3 +75,4 @@ export {
 export type { OmemoPluginEvents, OmemoMessageEvent } from './xmpp/omemo-events.js';
 export { OmemoPep, type IqCallerLike, type FetchedDeviceList } from './xmpp/omemo-pep.js';
 export { OMEMO_FALLBACK_BODY, OMEMO_NOTIFY_FEATURES } from './xmpp/omemo-stanzas.js';
+export { EncryptionChooser, type EncryptionPreference, type ProtocolChoice, type ChosenSend } from './xmpp/omemo-otr-choice.js';

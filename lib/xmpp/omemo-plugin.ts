@@ -75,6 +75,12 @@ export interface OmemoPluginOptions {
   readonly now?: () => number;
   /** IQ timeout in ms (default 10 s). */
   readonly iqTimeoutMs?: number;
+  /**
+   * Stop OMEMO messages in this middleware instead of passing them on (default false). Set it
+   * when another plugin that reads bodies (the OTR plugin) is registered after this one, so the
+   * fallback or decrypted body is not shown a second time as a plaintext message.
+   */
+  readonly consume?: boolean;
   /** Enable XEP-0280 carbons on every 'online' so our other devices see our messages (default true). */
   readonly enableCarbons?: boolean;
 }
@@ -406,7 +412,7 @@ export class OmemoPlugin {
     if (incoming === undefined) return next();
     const found = incoming;
     await this.#queue.run(found.senderJid, () => this.#decrypt(found));
-    return next();
+    return this.#options.consume === true ? undefined : next();
   }
 
   async #decrypt(incoming: IncomingOmemo): Promise<void> {
