@@ -27,6 +27,8 @@ export interface OmemoMessageEvent {
   readonly carbon: 'sent' | 'received' | undefined;
   readonly keyExchange: boolean;
   readonly id: string | undefined;
+  /** omemo:2: the SCE envelope's `<time stamp>` as sent (XEP-0082), when present. */
+  readonly sentAt: string | undefined;
 }
 
 /** The events, by name. */

@@ -48,6 +48,8 @@ import { PeerQueue } from './peer-queue.js';
 import type { Element, IncomingContext, XmppDependencies } from './xmpp-types.js';
 
 const VERSIONS: readonly OmemoVersion[] = ['0.3', '2'];
+/** Bound on the per-run caches of fetched lists and tried bundles (senders come from the network). */
+const MAX_TRACKED = 10_000;
 
 /** @xmpp/iq's callee (answers disco#info). */
 export interface IqCalleeLike {
@@ -71,6 +73,10 @@ export interface OmemoPluginOptions {
   readonly trustPolicy?: TrustPolicy;
   /** One-time prekeys per version (default 100). */
   readonly preKeyCount?: number;
+  /** Signed prekey rotation period in ms (default one week). */
+  readonly signedPreKeyPeriodMs?: number;
+  /** Receiving-chain length after which an empty heartbeat goes out (default 53). */
+  readonly heartbeatThreshold?: number;
   readonly random?: RandomSource;
   readonly now?: () => number;
   /** IQ timeout in ms (default 10 s). */
@@ -164,6 +170,8 @@ export class OmemoPlugin {
       ...(this.#options.now === undefined ? {} : { now: this.#options.now }),
       ...(this.#options.trustPolicy === undefined ? {} : { trustPolicy: this.#options.trustPolicy }),
       ...(this.#options.preKeyCount === undefined ? {} : { preKeyCount: this.#options.preKeyCount }),
+      ...(this.#options.signedPreKeyPeriodMs === undefined ? {} : { signedPreKeyPeriodMs: this.#options.signedPreKeyPeriodMs }),
+      ...(this.#options.heartbeatThreshold === undefined ? {} : { heartbeatThreshold: this.#options.heartbeatThreshold }),
     });
     if (this.#deps.entity.status === 'online') {
       this.#announce = this.#runAnnounce();
@@ -249,6 +257,13 @@ export class OmemoPlugin {
     await this.#republish(VERSIONS);
   }
 
+  /** Rotates a due signed prekey, refills prekeys and republishes what changed (call it daily, XEP-0384 section 4.4). */
+  async maintain(): Promise<readonly OmemoVersion[]> {
+    const changed = await this.manager.maintain();
+    await this.republish(changed);
+    return changed;
+  }
+
   /** Publishes the bundles of `versions` (default: what the manager says changed), one publish at a time. */
   republish(versions?: readonly OmemoVersion[]): Promise<void> {
     return this.#republish(versions ?? this.manager.republishNeeded());
@@ -292,6 +307,7 @@ export class OmemoPlugin {
       list = merged.ids;
     }
     await manager.updateDeviceList(version, jid, list);
+    if (this.#knownLists.size >= MAX_TRACKED) this.#knownLists.clear();
     this.#knownLists.add(`${version}|${jid}`);
     for (const key of [...this.#bundleTried]) if (key.startsWith(`${version}|${jid}|`)) this.#bundleTried.delete(key);
     this.#emit('devices', { jid, version, deviceIds: list, source });
@@ -326,6 +342,7 @@ export class OmemoPlugin {
         if (devices.some((d) => d.deviceId === id && d.sessions.includes(version))) continue;
         const key = `${version}|${who}|${id}`;
         if (this.#bundleTried.has(key)) continue;
+        if (this.#bundleTried.size >= MAX_TRACKED) this.#bundleTried.clear();
         this.#bundleTried.add(key);
         fetches.push((async () => {
           try {
@@ -434,13 +451,16 @@ export class OmemoPlugin {
         return;
       }
       let text: string;
+      let sentAt: string | undefined;
       if (result.version === '0.3') {
         text = bytesToUtf8(result.plaintext);
       } else {
         const envelope = parseSceEnvelope(result.plaintext);
         // XEP-0420 section 5: the affixes must match the stanza (from = sender, to = addressee).
-        if (envelope.from !== undefined && bareJid(envelope.from) !== from) throw new MalformedMessageError('xmpp.omemo.sce-from-mismatch', 'the SCE envelope names another sender');
-        if (envelope.to !== undefined && bareJid(envelope.to) !== incoming.toJid) throw new MalformedMessageError('xmpp.omemo.sce-to-mismatch', 'the SCE envelope names another recipient');
+        // XEP-0384 section 6.1 makes `from` and `to` required: without them a message could be replayed to someone else.
+        if (envelope.from === undefined || bareJid(envelope.from) !== from) throw new MalformedMessageError('xmpp.omemo.sce-from-mismatch', 'the SCE envelope names another sender (or none)');
+        if (envelope.to === undefined || bareJid(envelope.to) !== incoming.toJid) throw new MalformedMessageError('xmpp.omemo.sce-to-mismatch', 'the SCE envelope names another recipient (or none)');
+        sentAt = envelope.time;
         const body = envelope.content.find((c) => c.name === 'body' && c.attrs['xmlns'] === 'jabber:client');
         if (body === undefined) {
           this.#emit('empty-message', { from, version: result.version, senderDeviceId: result.senderDeviceId });
@@ -451,7 +471,7 @@ export class OmemoPlugin {
       replaceFallbackBody(incoming.message, text);
       this.#emit('message', {
         from, fromFull: incoming.senderFullJid, to: incoming.toJid, peer: incoming.carbon === 'sent' ? incoming.toJid : from, text, version: result.version,
-        senderDeviceId: result.senderDeviceId, trust: result.trust, carbon: incoming.carbon, keyExchange: result.keyExchange, id: incoming.id,
+        senderDeviceId: result.senderDeviceId, trust: result.trust, carbon: incoming.carbon, keyExchange: result.keyExchange, id: incoming.id, sentAt,
       });
     } catch (error) {
       // Our own message reflected back (e.g. by an archive) is not an error to report.

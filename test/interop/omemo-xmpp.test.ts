@@ -47,8 +47,8 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
     await Promise.all(open.splice(0).map((c) => c.stop()));
   });
 
-  async function connect(user: string, resource: string, store = new MemoryStore()): Promise<OmemoClient> {
-    const c = await connectOmemo(prosody.server, prosody.server.account(user), resource, { store });
+  async function connect(user: string, resource: string, store = new MemoryStore(), options: Parameters<typeof connectOmemo>[3] = {}): Promise<OmemoClient> {
+    const c = await connectOmemo(prosody.server, prosody.server.account(user), resource, { store, ...options });
     open.push(c);
     return c;
   }
@@ -136,6 +136,38 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
     const after = await prekeyIds();
     expect(after.length).to.equal(before.length);
     expect(before.filter((id) => !after.includes(id))).to.have.length(1);
+    // bob answered the key exchange on his own with an empty message (XEP-0384 section 4.5).
+    await until(() => alice.empties.some((e) => e.from === 'bob@localhost' && e.senderDeviceId === bob.omemo.deviceId), 'key-exchange completion');
+  });
+
+  it('heartbeats: a receiver that only listens answers with an empty message past the threshold', async () => {
+    const alice = await connect('alice', 'hb-sender');
+    const bob = await connect('bob', 'hb-listener', new MemoryStore(), { heartbeatThreshold: 3 });
+    await alice.omemo.send('bob@localhost', 'm0', { version: '2' });
+    await until(() => alice.empties.some((e) => e.from === 'bob@localhost'), 'key-exchange completion');
+    // Then a new chain of five messages on alice's side, bob silent: a heartbeat past three.
+    for (let i = 1; i < 6; i++) await alice.omemo.send('bob@localhost', `m${i}`, { version: '2' });
+    await until(() => bob.messages.length === 6, 'six messages');
+    expect(bob.messages.map((m) => m.text)).to.deep.equal(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    await until(() => alice.empties.filter((e) => e.from === 'bob@localhost').length >= 2, 'heartbeat');
+  });
+
+  it('signed prekey rotation: maintain() rotates when due and republishes both bundles', async () => {
+    let clock = Date.now();
+    const period = 60_000;
+    const carol = await connect('carol', 'rotate', new MemoryStore(), { now: () => clock, signedPreKeyPeriodMs: period });
+    const bob = await connect('bob', 'rotate');
+    const spkId = async (): Promise<string | undefined> => (await fetchItems(bob, 'carol@localhost', `eu.siacs.conversations.axolotl.bundles:${carol.omemo.deviceId}`))[0]
+      ?.getChild('bundle')?.getChild('signedPreKeyPublic')?.attrs.signedPreKeyId;
+    const before = await spkId();
+    expect(await carol.omemo.maintain()).to.deep.equal([]);
+    clock += period + 1;
+    expect([...(await carol.omemo.maintain())].sort()).to.deep.equal(['0.3', '2']);
+    const after = await spkId();
+    expect(after).to.be.a('string').and.not.equal(before);
+    // Still reachable after the rotation.
+    await bob.omemo.send('carol@localhost', 'after rotation', { version: '0.3' });
+    await until(() => carol.messages.some((m) => m.text === 'after rotation'), 'message after rotation');
   });
 
   it('omemo:2: an SCE envelope naming another recipient is refused with a typed error; a carbon forged by a contact is ignored', async () => {
@@ -177,6 +209,8 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
       await until(() => bob.messages.length === 1 && alice2.messages.length === 1, 'bob and alice2 get the message');
       expect(bob.messages[0]).to.include({ text: `hello bob ${version}`, from: 'alice@localhost', version, senderDeviceId: alice1.omemo.deviceId, trust: 'trusted', carbon: undefined, keyExchange: true });
       expect(alice2.messages[0]).to.include({ text: `hello bob ${version}`, from: 'alice@localhost', peer: 'bob@localhost', carbon: 'sent', senderDeviceId: alice1.omemo.deviceId });
+      if (version === '2') expect(Date.parse(bob.messages[0]?.sentAt ?? '')).to.be.closeTo(Date.now(), 60_000);
+      else expect(bob.messages[0]?.sentAt).to.equal(undefined);
 
       // On the wire: no plaintext, EME, store hint, fallback body.
       const wire = bob.raw.find((s) => s.includes('<encrypted'));

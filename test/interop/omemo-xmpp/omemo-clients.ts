@@ -27,6 +27,7 @@ export interface OmemoClient {
   readonly messages: OmemoPluginEvents['message'][];
   readonly errors: OmemoPluginEvents['omemo-error'][];
   readonly devices: OmemoPluginEvents['devices'][];
+  readonly empties: OmemoPluginEvents['empty-message'][];
   stop(): Promise<void>;
 }
 
@@ -56,11 +57,13 @@ export async function connectOmemo(
   omemo.on('message', (m) => messages.push(m));
   omemo.on('omemo-error', (e) => errors.push(e));
   omemo.on('devices', (d) => devices.push(d));
+  const empties: OmemoClient['empties'] = [];
+  omemo.on('empty-message', (e) => empties.push(e));
   await xmpp.start();
   await omemo.announced();
   await omemo.presence();
   return {
-    xmpp, omemo, jid: `${account.jid}/${resource}`, bare: account.jid, store, raw, sent, messages, errors, devices,
+    xmpp, omemo, jid: `${account.jid}/${resource}`, bare: account.jid, store, raw, sent, messages, errors, devices, empties,
     async stop() {
       await omemo.close();
       xmpp.reconnect.stop();
