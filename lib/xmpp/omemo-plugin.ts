@@ -130,6 +130,7 @@ export class OmemoPlugin {
   #announce: Promise<void> = Promise.resolve();
   #publishChain: Promise<void> = Promise.resolve();
   #closed = false;
+  #announcedOnce = false;
   readonly #listeners: { event: string; listener: (...args: unknown[]) => void }[] = [];
 
   /** Use {@link omemoPlugin}. */
@@ -254,7 +255,9 @@ export class OmemoPlugin {
       this.#knownLists.add(`${version}|${this.#account}`);
     }
     // Bundles: all on the first announce of this run (the server may have lost them), then as needed.
-    await this.#republish(VERSIONS);
+    const first = !this.#announcedOnce;
+    await this.#republish(first ? VERSIONS : manager.republishNeeded());
+    this.#announcedOnce = true;
   }
 
   /** Rotates a due signed prekey, refills prekeys and republishes what changed (call it daily, XEP-0384 section 4.4). */

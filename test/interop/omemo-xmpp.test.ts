@@ -245,6 +245,20 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
     await until(() => ['0.3', '2'].every((v) => alice.messages.some((m) => m.text === `after fuzz ${v}`) && bob.messages.some((m) => m.text === `after fuzz back ${v}`)), 'after fuzz');
   });
 
+  it("a message to one full JID reaches the account's other device as a 'received' carbon, decrypted there", async () => {
+    const alice1 = await connect('alice', 'carbon-1');
+    const alice2 = await connect('alice', 'carbon-2');
+    const bob = await connect('bob', 'carbon');
+    await bob.omemo.send('alice@localhost', 'to both', { version: '2' });
+    await until(() => alice1.messages.length === 1 && alice2.messages.length === 1, 'both devices');
+    const toDesk = await bob.omemo.manager.encrypt('2', ['alice@localhost'], serializeSceEnvelope(createSceEnvelope(
+      { content: [xmlElement('body', { xmlns: 'jabber:client' }, [], 'to carbon-1 only')], from: 'bob@localhost', to: 'alice@localhost' }, systemRandom)));
+    await bob.xmpp.send(buildOmemoMessage(alice1.jid, 'full-jid', '2', toDesk.element) as unknown as XmppClientElement);
+    await until(() => alice1.messages.length === 2 && alice2.messages.length === 2, 'direct and carbon');
+    expect(alice1.messages[1]).to.include({ text: 'to carbon-1 only', carbon: undefined, from: 'bob@localhost' });
+    expect(alice2.messages[1]).to.include({ text: 'to carbon-1 only', carbon: 'received', from: 'bob@localhost', peer: 'bob@localhost', to: 'alice@localhost' });
+  });
+
   for (const version of ['0.3', '2'] as const) {
     it(`OMEMO ${version}: messages both ways; the sender's second device reads its own message via carbons; garbage gives a typed error and the session keeps working`, async () => {
       const alice1 = await connect('alice', `desk-${version}`);
