@@ -248,16 +248,20 @@ export class OmemoPlugin {
       }
     }
     await manager.maintain();
+    // Notifications may have been missed while offline: look lists and bundles up again.
+    this.#knownLists.clear();
+    this.#bundleTried.clear();
+    // Bundles first (a contact told about our device must find its bundle): all on the first
+    // announce of this run (the server may have lost them), then what changed.
+    const first = !this.#announcedOnce;
+    await this.#republish(first ? VERSIONS : manager.republishNeeded());
+    this.#announcedOnce = true;
     for (const version of VERSIONS) {
       const { ids, published } = await this.#pep.ensureOwnDevice(version, manager.deviceId);
       if (published) this.#emit('published', { version, what: 'device-list' });
       await manager.updateDeviceList(version, this.#account, ids);
       this.#knownLists.add(`${version}|${this.#account}`);
     }
-    // Bundles: all on the first announce of this run (the server may have lost them), then as needed.
-    const first = !this.#announcedOnce;
-    await this.#republish(first ? VERSIONS : manager.republishNeeded());
-    this.#announcedOnce = true;
   }
 
   /** Rotates a due signed prekey, refills prekeys and republishes what changed (call it daily, XEP-0384 section 4.4). */

@@ -259,6 +259,29 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
     expect(alice2.messages[1]).to.include({ text: 'to carbon-1 only', carbon: 'received', from: 'bob@localhost', peer: 'bob@localhost', to: 'alice@localhost' });
   });
 
+  it('reconnect: a message sent while the socket is down goes out after the reconnect, and the device announces itself again', async () => {
+    const alice = await connect('alice', 'reconnect');
+    const bob = await connect('bob', 'reconnect');
+    await alice.omemo.send('bob@localhost', 'before', { version: '0.3' });
+    await until(() => bob.messages.length === 1, 'before');
+    const published: string[] = [];
+    alice.omemo.on('published', (p) => published.push(`${p.version}:${p.what}`));
+    const online = new Promise<void>((resolve) => alice.xmpp.once('online', () => resolve()));
+    const wrapper = alice.xmpp.socket as { socket?: { destroy(): void } | null } | undefined;
+    wrapper?.socket?.destroy();
+    await until(() => alice.xmpp.status !== 'online', 'offline');
+    const queued = alice.omemo.send('bob@localhost', 'while offline', { version: '0.3' });
+    await online;
+    await queued;
+    await alice.omemo.announced();
+    await alice.omemo.presence(); // the application's job after a reconnect (a fresh stream has no presence)
+    await until(() => bob.messages.some((m) => m.text === 'while offline'), 'queued message delivered');
+    // The device list is fetched again after the reconnect (notifications may have been missed) and still lists us.
+    expect(await alice.omemo.manager.deviceList('0.3', 'alice@localhost')).to.include(alice.omemo.deviceId);
+    await bob.omemo.send('alice@localhost', 'after reconnect', { version: '0.3' });
+    await until(() => alice.messages.some((m) => m.text === 'after reconnect'), 'after reconnect');
+  });
+
   for (const version of ['0.3', '2'] as const) {
     it(`OMEMO ${version}: messages both ways; the sender's second device reads its own message via carbons; garbage gives a typed error and the session keeps working`, async () => {
       const alice1 = await connect('alice', `desk-${version}`);
