@@ -11,7 +11,7 @@ import type { XmppClientElement } from '@xmpp/client';
 import { useProsody } from './prosody/prosody-mocha.js';
 import { connectOmemo, until, type OmemoClient } from './omemo-xmpp/omemo-clients.js';
 import { MemoryStore } from '../../lib/core/store/store.js';
-import { OMEMO_FALLBACK_BODY, NS_PUBSUB, buildOmemoMessage } from '../../lib/xmpp/omemo-stanzas.js';
+import { OMEMO_FALLBACK_BODY, NS_PUBSUB, CAPS_NODE, buildOmemoMessage, capsVer } from '../../lib/xmpp/omemo-stanzas.js';
 import { createSceEnvelope, serializeSceEnvelope } from '../../omemo/sce.js';
 import { xmlElement } from '../../omemo/xml-element.js';
 import { systemRandom } from '../../lib/core/random.js';
@@ -110,6 +110,11 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
     await until(() => alice1.devices.some((d) => d.source === 'notification' && d.version === '0.3' && d.deviceIds.includes(alice2.omemo.deviceId))
       && alice1.devices.some((d) => d.source === 'notification' && d.version === '2' && d.deviceIds.includes(alice2.omemo.deviceId)), 'notifications of both lists');
     expect(await alice1.omemo.manager.deviceList('2', 'alice@localhost')).to.include(alice2.omemo.deviceId);
+    // What the server asked for: disco#info of the caps node answers with the +notify features and matches the caps hash.
+    const info = await alice2.xmpp.iqCaller.get(xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node: `${CAPS_NODE}#${capsVer(alice1.omemo.features)}` }), alice1.jid);
+    const features = info.getChildren('feature').map((f) => f.attrs.var as string);
+    expect(features).to.include.members(['eu.siacs.conversations.axolotl.devicelist+notify', 'urn:xmpp:omemo:2:devices+notify']);
+    expect(capsVer(features, { category: 'client', type: 'bot', name: info.getChild('identity')?.attrs.name ?? '' })).to.equal(alice1.omemo.capsElement().attrs.ver);
     // A careless client replaces alice's 0.3 list with only its own device: both plugins merge themselves back in.
     await alice2.xmpp.iqCaller.set(xml('pubsub', { xmlns: NS_PUBSUB },
       xml('publish', { node: NODE_03 }, xml('item', { id: 'current' }, xml('list', { xmlns: 'eu.siacs.conversations.axolotl' }, xml('device', { id: '777' })))),
