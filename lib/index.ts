@@ -63,3 +63,16 @@ export type { OtrEvent, WentInsecureReason, IgnoredReason } from '../otr/events.
 export type { OtrVersion } from '../otr/message-types.js';
 export { formatFingerprint, parseFingerprint } from '../otr/public-key.js';
 export type { SmpEvent } from '../smp/index.js';
+export {
+  OmemoPlugin,
+  omemoPlugin,
+  type OmemoPluginOptions,
+  type OmemoSendOptions,
+  type OmemoSendResult,
+  type OmemoXmppDependencies,
+  type IqCalleeLike,
+} from './xmpp/omemo-plugin.js';
+export type { OmemoPluginEvents, OmemoMessageEvent } from './xmpp/omemo-events.js';
+export { OmemoPep, type IqCallerLike, type FetchedDeviceList } from './xmpp/omemo-pep.js';
+export { OMEMO_FALLBACK_BODY, OMEMO_NOTIFY_FEATURES } from './xmpp/omemo-stanzas.js';
+export { EncryptionChooser, type EncryptionPreference, type ProtocolChoice, type ChosenSend } from './xmpp/omemo-otr-choice.js';
