@@ -17,8 +17,9 @@ import type { OwnPreKeyState, SignedPreKeyRecord, StoredKeyPair } from './prekey
 import { MAX_PRE_KEY_ID } from './prekeys.js';
 import { parseDoubleRatchetState, serializeDoubleRatchetState } from './ratchet/state-json.js';
 import type { StateMigration } from './ratchet/state-json.js';
-import type { SessionRecord } from './session-record.js';
-import { MAX_REPLAY_ENTRIES } from './session-record.js';
+import type { DoubleRatchetState } from './ratchet/double-ratchet.js';
+import type { KeyExchangeInfo, PreviousSession, SessionRecord } from './session-record.js';
+import { MAX_PREVIOUS_SESSIONS, MAX_REPLAY_ENTRIES } from './session-record.js';
 import { TRUST_STATES } from './trust.js';
 import type { DeviceTrust } from './trust.js';
 import type { NormalizedBundle } from './version-backend.js';
@@ -184,22 +185,62 @@ export function serializeSessionRecord(record: SessionRecord): Record<string, un
     peerIdentityKey: b64(record.peerIdentityKey),
     initiation: record.initiation,
     confirmed: record.confirmed,
-    keyExchange: {
-      identityKey: b64(record.keyExchange.identityKey),
-      ephemeralKey: b64(record.keyExchange.ephemeralKey),
-      signedPreKeyId: record.keyExchange.signedPreKeyId,
-      preKeyId: record.keyExchange.preKeyId,
-    },
+    keyExchange: serializeKeyExchange(record.keyExchange),
     ratchet: serializeDoubleRatchetState(record.ratchet),
     replay: record.replay.map((r) => ({ digest: r.digest, keyMaterial: b64(r.keyMaterial) })),
+    previous: record.previous.map((p) => ({
+      peerIdentityKey: b64(p.peerIdentityKey),
+      initiation: p.initiation,
+      confirmed: p.confirmed,
+      keyExchange: serializeKeyExchange(p.keyExchange),
+      ratchet: serializeDoubleRatchetState(p.ratchet),
+    })),
   };
+}
+
+function serializeKeyExchange(kex: KeyExchangeInfo): Record<string, unknown> {
+  return { identityKey: b64(kex.identityKey), ephemeralKey: b64(kex.ephemeralKey), signedPreKeyId: kex.signedPreKeyId, preKeyId: kex.preKeyId };
+}
+
+function parseKeyExchange(kex: unknown): KeyExchangeInfo {
+  if (!isRecord(kex)) fail('keyExchange');
+  return {
+    identityKey: bytes(kex.identityKey, 'keyExchange.identityKey', 32),
+    ephemeralKey: bytes(kex.ephemeralKey, 'keyExchange.ephemeralKey', 32),
+    signedPreKeyId: int(kex.signedPreKeyId, 'keyExchange.signedPreKeyId', 0, MAX_PRE_KEY_ID),
+    preKeyId: int(kex.preKeyId, 'keyExchange.preKeyId', 0, MAX_PRE_KEY_ID),
+  };
+}
+
+function parseRatchet(json: unknown): DoubleRatchetState {
+  try {
+    return parseDoubleRatchetState(json);
+  } catch {
+    return fail('ratchet');
+  }
+}
+
+/** `previous` is absent in documents written before it existed: none. */
+function parsePreviousSessions(json: unknown): PreviousSession[] {
+  if (json === undefined) return [];
+  if (!Array.isArray(json) || json.length > MAX_PREVIOUS_SESSIONS) fail('previous');
+  return (json as unknown[]).map((p) => {
+    if (!isRecord(p)) fail('previous session');
+    if (p.initiation !== 'active' && p.initiation !== 'passive') fail('previous.initiation');
+    if (typeof p.confirmed !== 'boolean') fail('previous.confirmed');
+    return {
+      peerIdentityKey: bytes(p.peerIdentityKey, 'previous.peerIdentityKey', 32),
+      initiation: p.initiation,
+      confirmed: p.confirmed,
+      keyExchange: parseKeyExchange(p.keyExchange),
+      ratchet: parseRatchet(p.ratchet),
+    };
+  });
 }
 
 /** Reads {@link serializeSessionRecord} output. */
 export function parseSessionRecord(json: unknown): SessionRecord {
   const doc = migrateDocument('session', json);
-  const kex = doc.keyExchange;
-  if (!isRecord(kex)) fail('keyExchange');
   if (doc.initiation !== 'active' && doc.initiation !== 'passive') fail('initiation');
   if (typeof doc.confirmed !== 'boolean') fail('confirmed');
   if (!Array.isArray(doc.replay) || doc.replay.length > MAX_REPLAY_ENTRIES) fail('replay');
@@ -209,12 +250,7 @@ export function parseSessionRecord(json: unknown): SessionRecord {
     if (keyMaterial.length > 64) fail('replay.keyMaterial');
     return { digest: r.digest, keyMaterial };
   });
-  let ratchet;
-  try {
-    ratchet = parseDoubleRatchetState(doc.ratchet);
-  } catch {
-    return fail('ratchet');
-  }
+  const ratchet = parseRatchet(doc.ratchet);
   return {
     version: version(doc.omemoVersion),
     jid: str(doc.jid, 'jid'),
@@ -222,14 +258,10 @@ export function parseSessionRecord(json: unknown): SessionRecord {
     peerIdentityKey: bytes(doc.peerIdentityKey, 'peerIdentityKey', 32),
     initiation: doc.initiation,
     confirmed: doc.confirmed,
-    keyExchange: {
-      identityKey: bytes(kex.identityKey, 'keyExchange.identityKey', 32),
-      ephemeralKey: bytes(kex.ephemeralKey, 'keyExchange.ephemeralKey', 32),
-      signedPreKeyId: int(kex.signedPreKeyId, 'keyExchange.signedPreKeyId', 0, MAX_PRE_KEY_ID),
-      preKeyId: int(kex.preKeyId, 'keyExchange.preKeyId', 0, MAX_PRE_KEY_ID),
-    },
+    keyExchange: parseKeyExchange(doc.keyExchange),
     ratchet,
     replay,
+    previous: parsePreviousSessions(doc.previous),
   };
 }
 

@@ -48,7 +48,8 @@ import type { OwnPreKeyState } from './prekeys.js';
 import {
   decryptInitialMessage, decryptMessage, encryptMessage, initializeActiveSession, receivingChainLength, sendingChainLength,
 } from './ratchet/double-ratchet.js';
-import { MAX_REPLAY_ENTRIES, sameKeyExchange } from './session-record.js';
+import type { RatchetMessage } from './ratchet/double-ratchet.js';
+import { MAX_PREVIOUS_SESSIONS, MAX_REPLAY_ENTRIES, sameKeyExchange, toPreviousSession } from './session-record.js';
 import type { SessionRecord } from './session-record.js';
 import { effectiveTrust, initialTrust, mayDecryptFrom, mayEncryptTo } from './trust.js';
 import type { DeviceTrust, TrustPolicy, TrustState } from './trust.js';
@@ -618,6 +619,9 @@ export class OmemoSessionManager {
       session = {
         version, jid: senderJid, deviceId: e.sid, peerIdentityKey: Uint8Array.from(kex.identityKey), initiation: 'passive', confirmed: true,
         keyExchange: kex, ratchet: out.state, replay: [{ digest, keyMaterial }],
+        // the session this key exchange replaces stays usable: if both devices started at once,
+        // the peer may go on with the pairing we are replacing (libsignal keeps it the same way)
+        previous: existing === undefined ? [] : [toPreviousSession(existing), ...existing.previous].slice(0, MAX_PREVIOUS_SESSIONS),
       };
       pending.preKeys.set(version, refillPreKeys(removePreKey(preKeys, pk.id), this.#random, this.#preKeyCount));
       pending.republish.add(version);
@@ -626,9 +630,9 @@ export class OmemoSessionManager {
       pending.events.push({ kind: 'session-built', version, jid: senderJid, deviceId: e.sid, initiation: 'passive' });
     } else {
       if (existing === undefined) throw new NoSessionError();
-      const out = this.#typed(() => decryptMessage(backend.ratchet, existing.ratchet, incoming.message, this.#random));
-      keyMaterial = out.plaintext;
-      session = { ...existing, ratchet: out.state, confirmed: true };
+      const opened = this.#decryptWithCurrentOrPrevious(backend, existing, incoming.message);
+      keyMaterial = opened.keyMaterial;
+      session = opened.session;
     }
     const plaintext = e.payload === undefined ? undefined : this.#typed(() => backend.decryptPayload(keyMaterial, e));
     // Everything authenticated: record the device (first key exchange from it) and the session.
@@ -648,6 +652,35 @@ export class OmemoSessionManager {
       }
     }
     return { version, senderJid, senderDeviceId: e.sid, plaintext, trust, keyExchange: kex !== undefined, duplicate, toSend };
+  }
+
+  /**
+   * Decrypts a message without key exchange with the current session, else with a session a
+   * newer key exchange replaced (newest first); the one that decrypts becomes current, the
+   * current one joins the previous ones. When none decrypts, the current session's error is
+   * thrown and nothing changes.
+   */
+  #decryptWithCurrentOrPrevious(backend: VersionBackend, existing: SessionRecord, message: RatchetMessage): { keyMaterial: Uint8Array; session: SessionRecord } {
+    try {
+      const out = this.#typed(() => decryptMessage(backend.ratchet, existing.ratchet, message, this.#random));
+      return { keyMaterial: out.plaintext, session: { ...existing, ratchet: out.state, confirmed: true } };
+    } catch (error) {
+      for (const [index, previous] of existing.previous.entries()) {
+        let out: ReturnType<typeof decryptMessage>;
+        try {
+          out = this.#typed(() => decryptMessage(backend.ratchet, previous.ratchet, message, this.#random));
+        } catch {
+          continue;
+        }
+        const others = existing.previous.filter((_, i) => i !== index);
+        const session: SessionRecord = {
+          ...existing, ...previous, ratchet: out.state, confirmed: true, replay: [],
+          previous: [toPreviousSession(existing), ...others].slice(0, MAX_PREVIOUS_SESSIONS),
+        };
+        return { keyMaterial: out.plaintext, session };
+      }
+      throw error;
+    }
   }
 
   /** 0.3 automatic repair: a fresh session from the stored bundle and an empty key-exchange message, once per device and run. */
@@ -740,7 +773,7 @@ export class OmemoSessionManager {
     return {
       version: backend.version, jid, deviceId, peerIdentityKey: Uint8Array.from(bundle.identityKey), initiation: 'active', confirmed: false,
       keyExchange: { identityKey: x3dh.header.identityKey, ephemeralKey: x3dh.header.ephemeralKey.bytes, signedPreKeyId: bundle.signedPreKeyId, preKeyId: preKey.id },
-      ratchet, replay: [],
+      ratchet, replay: [], previous: [],
     };
   }
 

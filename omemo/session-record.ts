@@ -29,6 +29,25 @@ export interface ReplayEntry {
 /** Bound on {@link SessionRecord.replay}. */
 export const MAX_REPLAY_ENTRIES = 8;
 
+/**
+ * Bound on {@link SessionRecord.previous}. Two is enough for the case it exists for: both
+ * devices start a session at once, and each keeps the one the other's key exchange replaced.
+ */
+export const MAX_PREVIOUS_SESSIONS = 2;
+
+/**
+ * A session replaced by a newer key exchange, kept so that messages the peer still sends with
+ * it decrypt (libsignal's "previous session states"). A message that decrypts with one makes
+ * it current again.
+ */
+export interface PreviousSession {
+  readonly peerIdentityKey: Uint8Array;
+  readonly initiation: 'active' | 'passive';
+  readonly confirmed: boolean;
+  readonly keyExchange: KeyExchangeInfo;
+  readonly ratchet: DoubleRatchetState;
+}
+
 /** One session. Immutable; the manager replaces it after each successful operation. */
 export interface SessionRecord {
   readonly version: OmemoVersion;
@@ -43,6 +62,13 @@ export interface SessionRecord {
   readonly keyExchange: KeyExchangeInfo;
   readonly ratchet: DoubleRatchetState;
   readonly replay: readonly ReplayEntry[];
+  /** Sessions this one replaced, newest first (at most {@link MAX_PREVIOUS_SESSIONS}). */
+  readonly previous: readonly PreviousSession[];
+}
+
+/** `record` as a previous session (its replay cache is dropped: its key exchange was answered or superseded). */
+export function toPreviousSession(record: SessionRecord): PreviousSession {
+  return { peerIdentityKey: record.peerIdentityKey, initiation: record.initiation, confirmed: record.confirmed, keyExchange: record.keyExchange, ratchet: record.ratchet };
 }
 
 /** True when two key exchanges build the same session (python-omemo's builds_same_session). */
