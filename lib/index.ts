@@ -8,6 +8,9 @@
  * - `OtrAccountStore`: the account's DSA key, instance tag and fingerprints with trust, with
  *   libotr file import/export; `FileStore` (atomic, optionally passphrase-encrypted),
  *   `MemoryStore`, `OverlayStore` and the `KeyValueStore` interface;
+ * - `omemoPlugin(xmpp, options)`: OMEMO 0.3 and omemo:2 over PEP (lib/xmpp/omemo-plugin.ts),
+ *   and `EncryptionChooser` for OTR and OMEMO side by side;
+ * - `pushNotifications(deps)`: XEP-0357 registration with persisted, re-enabled registrations;
  * - the OTR types an application sees (policies, engine events, SMP events), and typed errors.
  *
  * The transport-free engines stay available as `xmpp-otr-omemo/otr`, `/smp` and `/omemo`.
@@ -76,3 +79,16 @@ export type { OmemoPluginEvents, OmemoMessageEvent } from './xmpp/omemo-events.j
 export { OmemoPep, type IqCallerLike, type FetchedDeviceList } from './xmpp/omemo-pep.js';
 export { OMEMO_FALLBACK_BODY, OMEMO_NOTIFY_FEATURES } from './xmpp/omemo-stanzas.js';
 export { EncryptionChooser, type EncryptionPreference, type ProtocolChoice, type ChosenSend } from './xmpp/omemo-otr-choice.js';
+export {
+  pushNotifications,
+  PushError,
+  type PushClient,
+  type PushDependencies,
+  type PushRegistration,
+  type EnableOptions,
+  type PushErrorCode,
+  type PushSupport,
+  type EncryptedPushBlob,
+  type PushPayloadContent,
+} from './xmpp/push.js';
+export { registerPushDevice, unregisterPushDevice, type PushDeviceTarget, type AppServerRegistration } from './xmpp/push-registration.js';
