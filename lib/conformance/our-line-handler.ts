@@ -25,6 +25,7 @@ import { findAccountKey, parsePrivateKeyFile, writePrivateKeyFile } from '../../
 import { formatFingerprint, otrFingerprint } from '../../otr/public-key.js';
 import type { SmpEvent } from '../../smp/index.js';
 import { parseLinePolicy, type LineEvent } from './line-protocol.js';
+import { CommandError, str, optStr, num, type LineJson } from './line-fields.js';
 
 /** Deliberate defects (for the kit's self-tests only). */
 export type BrokenBehaviour =
@@ -36,25 +37,7 @@ export type BrokenBehaviour =
 /** The broken behaviours by name (for the CLI). */
 export const BROKEN_BEHAVIOURS: readonly BrokenBehaviour[] = ['no-mac-reveal', 'accept-replay'];
 
-type Json = Record<string, unknown>;
-
-class CommandError extends Error {}
-
-function str(o: Json, key: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw new CommandError(`missing ${key}`);
-  return v;
-}
-
-function optStr(o: Json, key: string): string | undefined {
-  const v = o[key];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function num(o: Json, key: string, fallback: number): number {
-  const v = o[key];
-  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-}
+type Json = LineJson;
 
 /** Maps our SMP events onto libotr's OTRL_SMPEVENT_* names. */
 function smpLineEvent(event: SmpEvent): LineEvent {

@@ -20,6 +20,7 @@ import { decodeDeviceList2, encodeDeviceList2 } from '../../omemo/versions/v2/xm
 import { parseXml, serializeXml } from '../../omemo/xml-codec.js';
 import { xmlElement } from '../../omemo/xml-element.js';
 import type { LineOmemoVersion, OmemoLineDecryption, OmemoLineEvent, OmemoLineInfo, OmemoLineOutgoing } from './line-protocol-omemo.js';
+import { CommandError, str, type LineJson } from './line-fields.js';
 
 /** Deliberate defects (for the kit's self-tests only). */
 export type OmemoBrokenBehaviour =
@@ -36,15 +37,7 @@ export const MAX_LINE_DEVICES = 8;
 /** Most messages the `omemo-accept-replay` defect remembers. */
 const MAX_REPLAY_CACHE = 1000;
 
-type Json = Record<string, unknown>;
-
-class CommandError extends Error {}
-
-function str(o: Json, key: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw new CommandError(`missing ${key}`);
-  return v;
-}
+type Json = LineJson;
 
 function errorText(error: unknown): string {
   if (error instanceof ProtocolError) return `${error.code}: ${error.message}`;

@@ -7,8 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OmemoExchange } from './exchange-omemo.js';
 import { OmemoParty } from './party-omemo.js';
-import { evidence, runMatrix, withTimeout, type ConformanceReport, type PartyFactory, type ProgressEvent, type ScenarioResult, type ScenarioStatus } from './runner.js';
-import { ScenarioFailure } from './scenario.js';
+import { runGuarded, runMatrix, type ConformanceReport, type PartyFactory, type ProgressEvent, type ScenarioResult } from './runner.js';
 import type { OmemoScenario } from './scenario-omemo.js';
 
 /** Options of {@link runOmemoConformance}. */
@@ -28,18 +27,12 @@ export const OMEMO_IUT_JID = 'iut@conformance.test';
 /** JID of the reference peer. */
 export const OMEMO_REFERENCE_JID = 'reference@conformance.test';
 
-async function runOne(scenario: OmemoScenario, options: OmemoRunOptions, workDir: string, index: number): Promise<ScenarioResult> {
-  const started = performance.now();
-  const notes: string[] = [];
-  let exchange: OmemoExchange | undefined;
-  const parties: OmemoParty[] = [];
-  let status: ScenarioStatus = 'pass';
-  let message: string | undefined;
-  try {
+function runOne(scenario: OmemoScenario, options: OmemoRunOptions, workDir: string, index: number): Promise<ScenarioResult> {
+  return runGuarded(scenario, options.timeoutMs, async (run) => {
     const iut = new OmemoParty('implementation', options.implementation.create());
-    parties.push(iut);
+    run.parties.push(iut);
     const reference = new OmemoParty('reference', options.reference.create());
-    parties.push(reference);
+    run.parties.push(reference);
     const dir = (side: string): string => {
       const d = join(workDir, `${index}-${side}`);
       mkdirSync(d, { recursive: true });
@@ -47,32 +40,10 @@ async function runOne(scenario: OmemoScenario, options: OmemoRunOptions, workDir
     };
     await iut.init({ jid: OMEMO_IUT_JID, version: scenario.setup.version, stateDir: dir('iut'), devices: scenario.setup.iutDevices ?? 1 });
     await reference.init({ jid: OMEMO_REFERENCE_JID, version: scenario.setup.version, stateDir: dir('reference'), devices: scenario.setup.referenceDevices ?? 1 });
-    exchange = new OmemoExchange(iut, reference);
-    const context = { version: scenario.setup.version, iut, reference, exchange, note: (text: string) => notes.push(text) };
-    await withTimeout(scenario.run(context), options.timeoutMs ?? 120_000);
-  } catch (error) {
-    status = error instanceof ScenarioFailure ? 'fail' : 'error';
-    message = error instanceof Error ? error.message : String(error);
-  } finally {
-    for (const party of parties) {
-      try {
-        await party.close();
-      } catch {
-        // a crashed party is already reported by the scenario's error
-      }
-    }
-  }
-  return {
-    id: scenario.id,
-    title: scenario.title,
-    description: scenario.description,
-    status,
-    durationMs: performance.now() - started,
-    notes,
-    evidence: evidence(exchange?.log ?? []),
-    wireCount: exchange?.log.length ?? 0,
-    ...(message === undefined ? {} : { message }),
-  };
+    const exchange = new OmemoExchange(iut, reference);
+    run.log = exchange.log;
+    await scenario.run({ version: scenario.setup.version, iut, reference, exchange, note: (text: string) => run.notes.push(text) });
+  });
 }
 
 /** Runs `options.scenarios` one after the other and returns the report. */

@@ -108,18 +108,57 @@ export async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-async function runOne(scenario: Scenario, options: RunOptions, workDir: string): Promise<ScenarioResult> {
+/** What a scenario's set-up hands {@link runGuarded}: the parties to close and the wire log. */
+export interface GuardedRun {
+  /** Every party created so far (closed at the end, whatever happened). */
+  readonly parties: { close(): Promise<void> }[];
+  /** Set once the exchange exists, for the evidence. */
+  log?: readonly WireRecord[];
+  readonly notes: string[];
+}
+
+/**
+ * Runs one scenario's set-up and body under the timeout, turns a `ScenarioFailure` into
+ * "fail" and anything else into "error", always closes the parties, and builds the result.
+ */
+export async function runGuarded(scenario: ScenarioInfo, timeoutMs: number | undefined, body: (run: GuardedRun) => Promise<void>): Promise<ScenarioResult> {
   const started = performance.now();
-  const notes: string[] = [];
-  let exchange: Exchange | undefined;
-  const parties: Party[] = [];
+  const run: GuardedRun = { parties: [], notes: [] };
   let status: ScenarioStatus = 'pass';
   let message: string | undefined;
   try {
+    await withTimeout(body(run), timeoutMs ?? 120_000);
+  } catch (error) {
+    status = error instanceof ScenarioFailure ? 'fail' : 'error';
+    message = error instanceof Error ? error.message : String(error);
+  } finally {
+    for (const party of run.parties) {
+      try {
+        await party.close();
+      } catch {
+        // a crashed party is already reported by the scenario's error
+      }
+    }
+  }
+  return {
+    id: scenario.id,
+    title: scenario.title,
+    description: scenario.description,
+    status,
+    durationMs: performance.now() - started,
+    notes: run.notes,
+    evidence: evidence(run.log ?? []),
+    wireCount: run.log?.length ?? 0,
+    ...(message === undefined ? {} : { message }),
+  };
+}
+
+function runOne(scenario: Scenario, options: RunOptions, workDir: string): Promise<ScenarioResult> {
+  return runGuarded(scenario, options.timeoutMs, async (run) => {
     const iut = new Party('implementation', REFERENCE_ACCOUNT, options.implementation.create());
-    parties.push(iut);
+    run.parties.push(iut);
     const reference = new Party('reference', IUT_ACCOUNT, options.reference.create());
-    parties.push(reference);
+    run.parties.push(reference);
     const fragmentSize = scenario.setup.fragmentSize ?? 0;
     const iutInit = await iut.init({
       account: IUT_ACCOUNT,
@@ -135,40 +174,17 @@ async function runOne(scenario: Scenario, options: RunOptions, workDir: string):
       instagfile: join(workDir, 'reference.instag'),
       fragmentSize,
     });
-    exchange = new Exchange(iut, reference);
-    const context = {
+    const exchange = new Exchange(iut, reference);
+    run.log = exchange.log;
+    await scenario.run({
       iut,
       reference,
       exchange,
       iutInstanceTag: iutInit.instance_tag ?? 0,
       referenceInstanceTag: refInit.instance_tag ?? 0,
-      note: (text: string) => notes.push(text),
-    };
-    await withTimeout(scenario.run(context), options.timeoutMs ?? 120_000);
-  } catch (error) {
-    status = error instanceof ScenarioFailure ? 'fail' : 'error';
-    message = error instanceof Error ? error.message : String(error);
-  } finally {
-    for (const party of parties) {
-      try {
-        await party.close();
-      } catch {
-        // a crashed party is already reported by the scenario's error
-      }
-    }
-  }
-  const result: ScenarioResult = {
-    id: scenario.id,
-    title: scenario.title,
-    description: scenario.description,
-    status,
-    durationMs: performance.now() - started,
-    notes,
-    evidence: evidence(exchange?.log ?? []),
-    wireCount: exchange?.log.length ?? 0,
-    ...(message === undefined ? {} : { message }),
-  };
-  return result;
+      note: (text: string) => run.notes.push(text),
+    });
+  });
 }
 
 /** Options of {@link runMatrix}: the family-independent part of a run. */
