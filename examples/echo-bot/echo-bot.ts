@@ -1,23 +1,26 @@
 /**
- * An OTR-capable echo bot: answers every encrypted message with "echo: <text>" (encrypted),
- * tells plaintext senders to start OTR, and verifies users by SMP:
+ * An OTR- and OMEMO-capable echo bot: answers every encrypted message with "echo: <text>",
+ * encrypted the same way (OTR, or OMEMO in the version it came in, to all the sender's
+ * devices), tells plaintext senders to start OTR, and verifies OTR users by SMP:
  *
  * - a user who starts SMP is answered with the bot's secret (--smp-secret);
  * - "!verify" in an encrypted message makes the bot ask (with --smp-question if given);
  * - "!whoami" answers with the user's fingerprint and its trust.
  *
  *   npx tsx examples/echo-bot/echo-bot.ts --service xmpp://127.0.0.1:5222 --jid bot@localhost \
- *     --password secret --ca ./ca.pem --smp-secret "shared secret" [--smp-question "Our word?"]
+ *     --password secret --ca ./ca.pem --smp-secret "shared secret" [--smp-question "Our word?"] \
+ *     [--omemo-store ./bot.omemo.json]   (OMEMO keys; in memory when omitted or with --ephemeral)
  *
  * Prints one line per event (no message text, only what happened) to stdout.
  */
 import { xml } from '@xmpp/client';
-import { otrPlugin, secureClient } from '../../lib/index.js';
+import { FileStore, MemoryStore, omemoPlugin, otrPlugin, secureClient } from '../../lib/index.js';
 import { accountOptions } from '../common/account-options.js';
 
-const options = accountOptions('usage: echo-bot --service URI --jid JID --password PASS [--ca PEM] [--smp-secret S] [--smp-question Q] [--store PATH]', {
+const options = accountOptions('usage: echo-bot --service URI --jid JID --password PASS [--ca PEM] [--smp-secret S] [--smp-question Q] [--store PATH] [--omemo-store PATH]', {
   'smp-secret': { type: 'string', env: 'BOT_SMP_SECRET' },
   'smp-question': { type: 'string', env: 'BOT_SMP_QUESTION' },
+  'omemo-store': { type: 'string', env: 'BOT_OMEMO_STORE' },
 });
 const smpSecret = options.extra['smp-secret'] as string | undefined;
 const smpQuestion = options.extra['smp-question'] as string | undefined;
@@ -28,6 +31,23 @@ const log = (line: string): void => {
 
 const xmpp = secureClient({ service: options.service, domain: options.domain, username: options.username, password: options.password, resource: options.resource, tls: options.tls });
 xmpp.on('error', (error: Error) => log(`xmpp-error ${error.message}`));
+
+// OMEMO first, consuming its messages, so the OTR plugin after it never shows their fallback
+// body as plaintext. Its keys live next to the OTR store (--omemo-store), or in memory with --ephemeral.
+const omemoStorePath = options.extra['omemo-store'] as string | undefined;
+const omemo = await omemoPlugin(xmpp, {
+  account: options.jid,
+  consume: true,
+  store: options.ephemeral || omemoStorePath === undefined
+    ? new MemoryStore()
+    : await FileStore.open(omemoStorePath, options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
+});
+omemo.on('omemo-error', (e) => log(`omemo-error ${e.error.code}`));
+omemo.on('message', (m) => {
+  if (m.carbon === 'sent') return;
+  log(`omemo-message ${m.from} device=${m.senderDeviceId} v${m.version} trust=${m.trust}`);
+  omemo.send(m.from, `echo: ${m.text}`, { version: m.version }).catch((error: unknown) => log(`omemo-send-failed ${(error as Error).message}`));
+});
 
 const otr = await otrPlugin(xmpp, {
   account: options.jid,
@@ -84,10 +104,16 @@ async function shutdown(): Promise<void> {
   for (const session of otr.sessions()) if (session.security.kind !== 'plaintext') await otr.stop(session.jid).catch(() => undefined);
   await otr.idle();
   await otr.close();
+  await omemo.close();
   await xmpp.stop().catch(() => undefined);
   process.exit(0);
 }
 
 await xmpp.start();
-await xmpp.send(xml('presence'));
+// A server without PEP cannot carry OMEMO: the bot then talks OTR only.
+await omemo.announced().then(
+  () => log(`omemo device=${omemo.deviceId} fingerprint=${omemo.manager.formatOwnFingerprint('hex')}`),
+  (error: unknown) => log(`omemo-unavailable ${(error as Error).message}`),
+);
+await omemo.presence();
 log(`online ${options.jid}/${options.resource} fingerprint=${await otr.ourFingerprint()}`);

@@ -21,6 +21,7 @@
  *   carbons, sent and received), checks omemo:2 envelopes (from/to), emits typed events, and
  *   sends what the manager produced (key-exchange completion, heartbeats, 0.3 repair).
  */
+import type { XmppClient } from '@xmpp/client';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { xml } from '@xmpp/xml';
@@ -505,8 +506,10 @@ export class OmemoPlugin {
 }
 
 /** Creates the OMEMO plugin for an @xmpp/client `client()` (or `{ entity, middleware, iqCaller, iqCallee }`). */
-export async function omemoPlugin(deps: OmemoXmppDependencies, options: OmemoPluginOptions): Promise<OmemoPlugin> {
-  const plugin = new OmemoPlugin(deps, options);
+export async function omemoPlugin(deps: OmemoXmppDependencies | XmppClient, options: OmemoPluginOptions): Promise<OmemoPlugin> {
+  // An @xmpp/client client has every dependency; its declared element type is a narrower view
+  // of the @xmpp/xml elements its iqCaller really returns.
+  const plugin = new OmemoPlugin(deps as OmemoXmppDependencies, options);
   await plugin.init();
   return plugin;
 }

@@ -13,13 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../lib/core/store/store.js';
 import { useProsody } from './prosody/prosody-mocha.js';
 import { connectOtr, eventsNamed, until, type OtrClient } from './otr-xmpp/otr-clients.js';
+import { connectOmemo } from './omemo-xmpp/omemo-clients.js';
 
 const botScript = fileURLToPath(new URL('../../examples/echo-bot/echo-bot.ts', import.meta.url));
 const chatScript = fileURLToPath(new URL('../../examples/chat/chat.ts', import.meta.url));
 
 describe('interop: examples/echo-bot through Prosody', function () {
   this.timeout(60_000);
-  const prosody = useProsody({ accounts: ['alice', 'bot', 'carol'] });
+  const prosody = useProsody({ accounts: ['alice', 'bot', 'carol', 'dave'], modules: ['pep', 'carbons'] });
   let bot: ChildProcess | undefined;
   let user: OtrClient | undefined;
   let dir: string;
@@ -82,6 +83,26 @@ describe('interop: examples/echo-bot through Prosody', function () {
     expect(existsSync(join(dir, 'bot.otr.json'))).to.equal(true);
     // The bot's log lines carry no message text.
     expect(lines.join('\n')).to.not.include('ping');
+  });
+
+  it('answers OMEMO 0.3 and omemo:2 messages with OMEMO echoes (to the sender\'s devices)', async () => {
+    const dave = await connectOmemo(prosody.server, prosody.server.account('dave'), 'phone');
+    try {
+      await until(() => lines.some((l) => l.startsWith('omemo device=')), 'the bot announced its OMEMO device');
+      for (const version of ['0.3', '2'] as const) {
+        await dave.omemo.send(prosody.server.account('bot').jid, `hello over ${version}`, { version });
+        await until(() => dave.messages.some((m) => m.text === `echo: hello over ${version}` && m.version === version), `the ${version} echo`);
+      }
+      const echoes = dave.messages.filter((m) => m.text.startsWith('echo: '));
+      expect(echoes.map((m) => m.from)).to.deep.equal([prosody.server.account('bot').jid, prosody.server.account('bot').jid]);
+      expect(lines.filter((l) => l.startsWith('omemo-message dave@localhost'))).to.have.length(2);
+      // the OTR plugin behind the OMEMO one never saw these as plaintext
+      expect(lines.some((l) => l.startsWith('message dave@localhost'))).to.equal(false);
+      // what went over the wire to dave carried no echo text in the clear
+      expect(dave.raw.filter((r) => r.includes('echo: hello'))).to.deep.equal([]);
+    } finally {
+      await dave.stop();
+    }
   });
 
   it('examples/chat talks to the bot: /otr start, security state on every line, /smp, /fingerprint, /trust', async () => {
