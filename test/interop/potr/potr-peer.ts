@@ -20,8 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { emptySmp, toHex } from '../otr-endpoint.js';
-import type { EndpointMessageState, OtrEndpoint, ReceivedSymKey } from '../otr-endpoint.js';
+import { HarnessEndpoint } from '../harness-endpoint.js';
 import type { EndpointFactory } from '../otr-interop-cases.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -238,111 +237,14 @@ export class PotrPeer {
  * A potr account as an `OtrEndpoint` talking to one peer: records shown plaintexts, TLV 8
  * notifications and SMP events from the peer's answers.
  */
-export class PotrEndpoint implements OtrEndpoint {
-  readonly label = 'potr';
-  readonly arbitrarySymKeyUse = true;
-  readonly shown: { text: string; encrypted: boolean }[] = [];
-  readonly receivedSymKeys: ReceivedSymKey[] = [];
-  readonly smp = emptySmp();
-  /** Every potr event seen, for diagnostics and assertions. */
-  readonly events: PotrEvent[] = [];
-  /** Every wire message potr produced, in order. */
-  readonly sent: string[] = [];
+export class PotrEndpoint extends HarnessEndpoint<PotrEvent, PotrPeer> {
+  private constructor(peer: PotrPeer, peerAccount: string) {
+    super('potr', peer, peerAccount);
+  }
 
-  private constructor(
-    readonly peer: PotrPeer,
-    readonly peerAccount: string,
-  ) {}
-
-  /** Starts a peer for `options.account` that talks to `peerAccount`. */
+  /** Starts a peer process for `options.account` that talks to `peerAccount`. */
   static async create(options: PotrPeerOptions, peerAccount: string): Promise<PotrEndpoint> {
     return new PotrEndpoint(await PotrPeer.start(options), peerAccount);
-  }
-
-  get account(): string {
-    return this.peer.account;
-  }
-
-  get fingerprint(): string {
-    return this.peer.fingerprint;
-  }
-
-  private note(action: PotrAction): string[] {
-    for (const e of action.events) {
-      this.events.push(e);
-      if (e.type === 'symkey') this.receivedSymKeys.push({ use: e.use, usedataHex: e.usedata, keyHex: e.key });
-      if (e.type === 'smp') {
-        if (e.event === 'ask_for_secret' || e.event === 'ask_for_answer') {
-          this.smp.asked = true;
-          this.smp.question = e.question;
-        } else if (e.event === 'success') this.smp.result = 'success';
-        else if (e.event === 'failure') this.smp.result = 'failure';
-        else if (e.event === 'abort' || e.event === 'cheated' || e.event === 'error') this.smp.result = 'abort';
-      }
-    }
-    this.sent.push(...action.wire);
-    return action.wire;
-  }
-
-  async startAke(): Promise<string[]> {
-    return this.note(await this.peer.startAke(this.peerAccount));
-  }
-
-  async send(text: string): Promise<string[]> {
-    return this.note(await this.peer.send(this.peerAccount, text));
-  }
-
-  async receive(wire: string): Promise<string[]> {
-    const r = await this.peer.receive(this.peerAccount, wire);
-    if (r.show !== null) this.shown.push({ text: r.show, encrypted: r.decrypted });
-    return this.note(r);
-  }
-
-  async end(): Promise<string[]> {
-    return this.note(await this.peer.end(this.peerAccount));
-  }
-
-  async state(): Promise<EndpointMessageState> {
-    return (await this.peer.status(this.peerAccount)).msgstate;
-  }
-
-  async protocolVersion(): Promise<number> {
-    return (await this.peer.status(this.peerAccount)).protocol_version;
-  }
-
-  async ssid(): Promise<string | undefined> {
-    return (await this.peer.status(this.peerAccount)).ssid ?? undefined;
-  }
-
-  async theirFingerprint(): Promise<string | undefined> {
-    return (await this.peer.status(this.peerAccount)).their_fingerprint ?? undefined;
-  }
-
-  async extraSymKey(use: number, usedata: Uint8Array): Promise<{ keyHex: string; toSend: string[] }> {
-    const r = await this.peer.extraSymKey(this.peerAccount, use, toHex(usedata));
-    return { keyHex: r.key, toSend: this.note(r) };
-  }
-
-  async smpStart(secret: string, question?: string): Promise<string[]> {
-    return this.note(await this.peer.smpStart(this.peerAccount, secret, question));
-  }
-
-  async smpRespond(secret: string): Promise<string[]> {
-    return this.note(await this.peer.smpRespond(this.peerAccount, secret));
-  }
-
-  async smpAbort(): Promise<string[]> {
-    return this.note(await this.peer.smpAbort(this.peerAccount));
-  }
-
-  resetSmp(): void {
-    this.smp.asked = false;
-    this.smp.question = undefined;
-    this.smp.result = undefined;
-  }
-
-  async close(): Promise<void> {
-    await this.peer.close();
   }
 }
 
