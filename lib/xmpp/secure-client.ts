@@ -13,12 +13,14 @@
  * - with no STARTTLS on offer, the connection fails with `tls.starttls-unavailable` unless
  *   `insecure.allowPlaintext` is set.
  *
- * `secureClient(options)` is `client(options)` with the hook applied. After `start()`,
+ * `secureClient(options)` is `client(options)` with the hook applied (and XEP-0198's inbound
+ * counter corrected: stream-management-counter.ts). After `start()`,
  * `security` tells how the connection is protected (protocol, certificate fingerprints).
  */
 import { client } from '@xmpp/client';
 import type { XmppClient, XmppClientElement, XmppClientOptions, XmppTransportClass } from '@xmpp/client';
 import { SecureSocket } from './secure-socket.js';
+import { correctStreamManagementCounter } from './stream-management-counter.js';
 import type { SecureSocketContext, SecureSocketParameters } from './secure-socket.js';
 import { TlsError } from './tls-errors.js';
 import { resolveTlsPolicy } from './tls-options.js';
@@ -235,6 +237,7 @@ export function secureClient(options: SecureClientOptions): SecureXmppClient {
   const { tls, ...clientOptions } = options;
   resolveTlsPolicy(tls); // validate before creating anything
   const xmpp = client(clientOptions);
+  correctStreamManagementCounter(xmpp);
   const transportSecurity = secureTransport({ entity: xmpp }, tls);
   return Object.assign(xmpp, { transportSecurity });
 }
