@@ -51,6 +51,7 @@ function scriptedServer(onAck: (h: string, socket: Socket) => void): Server {
         stage = 'done';
         onAck(ack[1], socket);
       }
+      if (received.endsWith('</stream:stream>')) socket.end('</stream:stream>'); // the client's stop()
     });
   });
 }
