@@ -1,52 +1,54 @@
 /**
- * A terminal OTR chat client (readline). Every line shows the security state of the
- * conversation: [plaintext], [OTR unverified], [OTR verified (smp|manual)] or [finished].
+ * A terminal XMPP client with OTR and OMEMO side by side (readline). Per contact the user
+ * picks otr, omemo, auto (OMEMO when the contact publishes OMEMO devices, OTR otherwise) or
+ * plain; every message line says which protocol it came with and how far its sender's key
+ * or device is trusted. See README.md for the commands.
  *
  *   npx tsx examples/chat/chat.ts --service xmpp://127.0.0.1:5222 --jid alice@localhost \
- *     --password secret --ca ./ca.pem --to bob@localhost/phone
+ *     --password secret --ca ./ca.pem --to bob@localhost [--omemo-store ./alice.omemo.json] \
+ *     [--omemo-trust btbv|manual]
  *
- * Commands:
- *   /to JID                      talk to JID (a full JID picks one resource)
- *   /otr start | /otr end        start or end OTR with the current contact
- *   /smp SECRET [? QUESTION]     verify the contact (optionally with a question)
- *   /smp answer SECRET           answer the contact's SMP request
- *   /smp abort
- *   /fingerprint                 ours and the contact's, with trust
- *   /trust [FINGERPRINT]         mark the contact's fingerprint verified after comparing it
- *   /untrust [FINGERPRINT]
- *   /status                      sessions
- *   /quit
- * Anything else is sent to the current contact.
+ * Parts: app.ts (shared state), protocol.ts (per-contact choice), commands.ts, events.ts
+ * (plugin events to lines), labels.ts, omemo-devices.ts (fingerprints, devices, trust),
+ * qr-terminal.ts (QR codes in half blocks), terminal.ts (readline output).
  */
-import { createInterface } from 'node:readline';
 import { xml } from '@xmpp/client';
-import { formatFingerprint, otrPlugin, parseFingerprint, secureClient, type SecurityState } from '../../lib/index.js';
+import { omemoPlugin, otrPlugin, secureClient, type OmemoXmppDependencies } from '../../lib/index.js';
 import { accountOptions } from '../common/account-options.js';
+import { openOmemoStore } from '../common/omemo-store.js';
+import { say, type ChatApp } from './app.js';
+import { command } from './commands.js';
+import { showOmemoEvents, showOtrEvents } from './events.js';
+import { otrFingerprintText } from './labels.js';
+import { OmemoDevices } from './omemo-devices.js';
+import { ProtocolRouter } from './protocol.js';
+import { Terminal } from './terminal.js';
 
-const options = accountOptions('usage: chat --service URI --jid JID --password PASS [--ca PEM] [--to JID] [--store PATH] [--policy P] [--ephemeral]', {
+const options = accountOptions('usage: chat --service URI --jid JID --password PASS [--ca PEM] [--to JID] [--store PATH] [--omemo-store PATH] [--omemo-trust btbv|manual] [--policy P] [--ephemeral]', {
   to: { type: 'string', env: 'CHAT_TO' },
+  'omemo-store': { type: 'string', env: 'OMEMO_STORE' },
+  'omemo-trust': { type: 'string', env: 'OMEMO_TRUST' },
 });
-let peer = options.extra.to as string | undefined;
-
-const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
-
-function label(security: SecurityState): string {
-  if (security.kind === 'plaintext') return '[plaintext]';
-  if (security.kind === 'finished') return '[finished: /otr end or /otr start]';
-  return security.trust === 'unverified' ? '[OTR unverified]' : `[OTR verified (${security.trust})]`;
+const omemoTrust = (options.extra['omemo-trust'] as string | undefined) ?? 'btbv';
+if (omemoTrust !== 'btbv' && omemoTrust !== 'manual') {
+  process.stderr.write('--omemo-trust is btbv (blind trust before verification) or manual\n');
+  process.exit(2);
 }
 
-function human(hex: string): string {
-  const bytes = parseFingerprint(hex);
-  return bytes === undefined ? hex : formatFingerprint(bytes);
-}
-
+const term = new Terminal();
 const xmpp = secureClient({ service: options.service, domain: options.domain, username: options.username, password: options.password, resource: options.resource, tls: options.tls });
-xmpp.on('error', (error: Error) => print(undefined, `! connection: ${error.message}`));
+xmpp.on('error', (error: Error) => term.print(`! connection: ${error.message}`));
 xmpp.on('status', (status: string) => {
-  if (status === 'disconnect' || status === 'online') print(undefined, `* ${status}`);
+  if (status === 'disconnect' || status === 'online') term.print(`* ${status}`);
 });
 
+// OMEMO first, consuming its messages, so the OTR plugin after it never shows their fallback body as plaintext.
+const omemo = await omemoPlugin(xmpp, {
+  account: options.jid,
+  consume: true,
+  store: await openOmemoStore(options, options.extra['omemo-store'] as string | undefined),
+  trustPolicy: omemoTrust === 'manual' ? 'manual' : 'blind-trust-before-verification',
+});
 const otr = await otrPlugin(xmpp, {
   account: options.jid,
   policy: options.policy,
@@ -55,106 +57,41 @@ const otr = await otrPlugin(xmpp, {
   ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
 });
 
-function print(jid: string | undefined, text: string): void {
-  const state = jid === undefined ? (peer === undefined ? '' : label(otr.session(peer).security)) : label(otr.session(jid).security);
-  process.stdout.write(`\r${state} ${text}\n`);
-  rl.prompt(true);
-}
+const app: ChatApp = {
+  account: options.jid,
+  otr,
+  omemo,
+  router: new ProtocolRouter({ omemo, otr, writer: xmpp, accountPolicy: options.policy }),
+  devices: new OmemoDevices(omemo, (xmpp as unknown as OmemoXmppDependencies).iqCaller),
+  term,
+  peer: options.extra.to as string | undefined,
+  shutdown,
+};
+showOmemoEvents(app);
+showOtrEvents(app);
 
-otr.on('message', (m) => {
-  peer ??= m.from;
-  print(m.from, `${m.from}: ${m.text}${m.unencryptedWarning ? '   (! this message was NOT encrypted)' : ''}`);
-});
-otr.on('secure', (e) => print(e.jid, `* OTR session with ${e.jid}; fingerprint ${human(e.fingerprint)} (${e.trust}); ssid ${e.ssid}`));
-otr.on('insecure', (e) => print(e.jid, e.reason === 'peer-ended' ? `* ${e.jid} ended OTR; your messages are not sent until /otr end or /otr start` : `* OTR ended with ${e.jid}`));
-otr.on('fingerprint', (e) => {
-  if (e.isNew) print(e.jid, `* new fingerprint for ${e.jid}: ${human(e.fingerprint)} — verify it with /smp or compare and /trust`);
-});
-otr.on('trust', (e) => print(undefined, `* ${e.peer} ${human(e.fingerprint)} is now ${e.trust}`));
-otr.on('smp', (e) => {
-  if (e.kind === 'question') print(e.jid, `* ${e.jid} asks: "${e.question}" — /smp answer SECRET`);
-  else if (e.kind === 'secret-needed') print(e.jid, `* ${e.jid} wants to verify you — /smp answer SECRET`);
-  else if (e.kind === 'progress') print(e.jid, `* SMP ${e.percent}%`);
-  else if (e.kind === 'succeeded') print(e.jid, `* SMP succeeded${e.verified ? ': fingerprint verified' : ''}`);
-  else if (e.kind === 'failed') print(e.jid, '* SMP failed: the secrets differ');
-  else if (e.kind === 'aborted') print(e.jid, `* SMP aborted by ${e.by === 'us' ? 'us' : 'the contact'}`);
-  else print(e.jid, `* SMP: the contact's messages failed the checks (${e.reason})`);
-});
-otr.on('held', (e) => print(e.jid, `* ${e.count} message(s) held until the session is encrypted`));
-otr.on('held-sent', (e) => print(e.jid, `* ${e.count} held message(s) sent encrypted`));
-otr.on('not-sent', (e) => print(e.jid, `* not sent (${e.reason})`));
-otr.on('peer-error', (e) => print(e.jid, `* OTR error from ${e.jid}: ${e.text}`));
-otr.on('delivery-error', (e) => print(e.jid, `* the server could not deliver to ${e.jid} (${e.condition ?? 'error'})`));
-otr.on('otr-error', (e) => print(e.jid, `* rejected input${e.jid === undefined ? '' : ` from ${e.jid}`}: ${e.error.code}`));
-
-async function command(line: string): Promise<void> {
-  const [cmd = '', ...rest] = line.trim().split(/\s+/);
-  const arg = rest.join(' ');
-  const needPeer = (): string => {
-    if (peer === undefined) throw new Error('no contact: /to JID');
-    return peer;
-  };
-  switch (cmd) {
-    case '/to':
-      peer = arg;
-      print(undefined, `* talking to ${peer}`);
-      return;
-    case '/otr':
-      if (rest[0] === 'start') await otr.start(needPeer());
-      else if (rest[0] === 'end') await otr.stop(needPeer());
-      else print(undefined, '* /otr start | /otr end');
-      return;
-    case '/smp': {
-      const who = needPeer();
-      if (rest[0] === 'abort') await otr.smpAbort(who);
-      else if (rest[0] === 'answer') await otr.smpAnswer(who, rest.slice(1).join(' '));
-      else {
-        const [secret = '', question] = arg.split(/\s+\?\s+/);
-        await otr.smpAsk(who, secret, question);
-      }
-      return;
-    }
-    case '/fingerprint': {
-      print(undefined, `* ours: ${human(await otr.ourFingerprint())}`);
-      if (peer !== undefined) {
-        for (const f of await otr.fingerprints(peer)) print(undefined, `* ${f.peer}: ${human(Buffer.from(f.fingerprint).toString('hex'))} (${f.trust})`);
-      }
-      return;
-    }
-    case '/trust':
-      await otr.trust(needPeer(), 'manual', arg.length > 0 ? arg : undefined);
-      return;
-    case '/untrust':
-      await otr.trust(needPeer(), 'unverified', arg.length > 0 ? arg : undefined);
-      return;
-    case '/status':
-      for (const s of otr.sessions()) print(s.jid, `* ${s.jid} instance tags ${s.instanceTags.join(',') || '-'} held ${s.held}`);
-      return;
-    case '/quit':
-      await shutdown();
-      return;
-    default: {
-      const outcome = await otr.send(needPeer(), line);
-      if (outcome.kind === 'plaintext') print(outcome.to, '* sent in plaintext');
-    }
-  }
-}
-
+let closing = false;
 async function shutdown(): Promise<void> {
+  if (closing) return;
+  closing = true;
   for (const session of otr.sessions()) if (session.security.kind !== 'plaintext') await otr.stop(session.jid).catch(() => undefined);
   await otr.idle();
   await otr.close();
+  await omemo.close();
+  await term.flushed();
   await xmpp.stop().catch(() => undefined);
-  rl.close();
+  term.rl.close();
   process.exit(0);
 }
 
-rl.on('line', (line) => {
-  if (line.trim().length === 0) return rl.prompt();
-  command(line).catch((error: unknown) => print(undefined, `! ${(error as Error).message}`));
+term.rl.on('line', (line) => {
+  if (line.trim().length === 0) return term.rl.prompt();
+  command(app, line).catch((error: unknown) => say(app, `! ${(error as Error).message}`));
 });
-rl.on('close', () => void shutdown());
+term.rl.on('close', () => void shutdown());
 
 await xmpp.start();
-await xmpp.send(xml('presence'));
-print(undefined, `* online as ${options.jid}/${options.resource}; our fingerprint ${human(await otr.ourFingerprint())}`);
+// A server without PEP cannot carry OMEMO: the client then talks OTR only.
+await omemo.announced().catch((error: unknown) => term.print(`* OMEMO unavailable: ${(error as Error).message}`));
+await omemo.presence().catch(() => xmpp.send(xml('presence')));
+say(app, `* online as ${options.jid}/${options.resource}; OTR fingerprint ${otrFingerprintText(await otr.ourFingerprint())}; OMEMO device ${omemo.deviceId}`);
