@@ -21,6 +21,7 @@
  * while streaming, and decrypts all or nothing: a tampered file is VerificationError
  * `media.auth-failed`, never partial plaintext.
  */
+import type { XmppClient } from '@xmpp/client';
 import { bytesToHex, wipe } from '../core/bytes.js';
 import { decryptMedia, encryptMedia, generateMediaKey, MEDIA_TAG_LENGTH } from '../core/crypto/media-encryption.js';
 import type { RandomSource } from '../core/random.js';
@@ -42,8 +43,8 @@ export interface OmemoMediaSender {
 /** Dependencies of {@link omemoMedia}. */
 export interface OmemoMediaDependencies {
   readonly omemo: OmemoMediaSender;
-  /** The client's iqCaller (`xmpp.iqCaller`). */
-  readonly iqCaller: UploadIqCaller;
+  /** The client's iqCaller (`xmpp.iqCaller` of an @xmpp/client client). */
+  readonly iqCaller: UploadIqCaller | XmppClient['iqCaller'];
   /** Where to discover the upload service (default: the domain of `omemo.account`). */
   readonly domain?: string | undefined;
 }
@@ -101,7 +102,8 @@ export class OmemoMedia {
     this.#random = options.random ?? systemRandom;
     const max = options.maxDownloadBytes;
     if (max !== undefined && (!Number.isSafeInteger(max) || max < 0)) throw new RangeError('omemoMedia: maxDownloadBytes must be a non-negative integer');
-    this.upload = new HttpUpload({ iqCaller: deps.iqCaller, domain }, options);
+    // @xmpp/client's declared element type is a narrower view of the @xmpp/xml elements it really returns.
+    this.upload = new HttpUpload({ iqCaller: deps.iqCaller as UploadIqCaller, domain }, options);
   }
 
   /**
