@@ -181,3 +181,23 @@ describe('interop: encrypted media (XEP-0454 + XEP-0363) over Prosody http_file_
     expect(bytesToHex(parseAesgcmUrl(ok.url).mediaKey.iv)).to.have.length(24);
   });
 });
+
+describe('interop: encrypted media on a server without an upload service', function () {
+  this.timeout(60_000);
+  const prosody = useProsody({ accounts: ['alice', 'bob'], modules: ['pep'] });
+
+  it('sendFile fails with upload.unavailable and sends nothing', async () => {
+    const alice = await connectOmemo(prosody.server, prosody.server.account('alice'), 'desk', { enableCarbons: false });
+    try {
+      const media = omemoMedia({ omemo: alice.omemo, iqCaller: alice.xmpp.iqCaller }, { tls: { ca: prosody.server.caPem } });
+      expect(await media.upload.discover()).to.equal(undefined);
+      const sentBefore = alice.sent.length;
+      const error = await rejection(media.sendFile('bob@localhost', randomBytes(100)));
+      expect(error).to.be.instanceOf(MediaError);
+      expect((error as MediaError).code).to.equal('upload.unavailable');
+      expect(alice.sent.length).to.equal(sentBefore);
+    } finally {
+      await alice.stop();
+    }
+  });
+});
