@@ -10,6 +10,8 @@
  *   `MemoryStore`, `OverlayStore` and the `KeyValueStore` interface;
  * - `omemoPlugin(xmpp, options)`: OMEMO 0.3 and omemo:2 over PEP (lib/xmpp/omemo-plugin.ts),
  *   and `EncryptionChooser` for OTR and OMEMO side by side;
+ * - `omemoMedia({ omemo, iqCaller }, options)`: encrypted media, XEP-0454 `aesgcm://` files
+ *   uploaded with XEP-0363 over validated HTTPS (lib/xmpp/omemo-media.ts), and `httpUpload`;
  * - `pushNotifications(deps)`: XEP-0357 registration with persisted, re-enabled registrations;
  * - the OTR types an application sees (policies, engine events, SMP events), and typed errors.
  *
@@ -92,3 +94,29 @@ export {
   type PushPayloadContent,
 } from './xmpp/push.js';
 export { registerPushDevice, unregisterPushDevice, type PushDeviceTarget, type AppServerRegistration } from './xmpp/push-registration.js';
+export {
+  OmemoMedia,
+  omemoMedia,
+  type OmemoMediaDependencies,
+  type OmemoMediaOptions,
+  type OmemoMediaSender,
+  type SendFileOptions,
+  type SendFileResult,
+  type DownloadOptions,
+} from './xmpp/omemo-media.js';
+export {
+  HttpUpload,
+  httpUpload,
+  NS_HTTP_UPLOAD,
+  ALLOWED_SLOT_HEADERS,
+  type HttpUploadDependencies,
+  type HttpUploadOptions,
+  type UploadIqCaller,
+  type UploadService,
+  type UploadFile,
+  type UploadSlot,
+} from './xmpp/http-upload.js';
+export { parseAesgcmUrl, formatAesgcmUrl, findAesgcmUrl, AESGCM_SCHEME, type AesgcmUrl } from './xmpp/aesgcm-url.js';
+export { MediaError, type MediaErrorCode } from './xmpp/media-errors.js';
+export type { HttpsTransferOptions } from './xmpp/https-transfer.js';
+export { encryptMedia, decryptMedia, generateMediaKey, type MediaKey } from './core/crypto/media-encryption.js';

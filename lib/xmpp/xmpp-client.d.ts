@@ -60,6 +60,8 @@ declare module '@xmpp/client' {
     readonly iqCaller: {
       get(child: XmppClientElement, to?: string, timeout?: number): Promise<XmppClientElement>;
       set(child: XmppClientElement, to?: string, timeout?: number): Promise<XmppClientElement>;
+      /** Sends a whole `<iq>` and resolves with the whole result `<iq>` (rejects with a StanzaError). */
+      request(stanza: XmppClientElement, timeout?: number): Promise<XmppClientElement>;
     };
     readonly streamManagement: EventEmitter & { enabled: boolean; id: string };
     start(): Promise<unknown>;

@@ -14,7 +14,7 @@ export type ProsodyFeature =
   | 'blocklist' // XEP-0191
   | 'csi' // XEP-0352 client state indication (mod_csi_simple)
   | 'muc' // XEP-0045 at conference.localhost
-  | 'http_file_share' // XEP-0363 at upload.localhost, HTTP on 127.0.0.1
+  | 'http_file_share' // XEP-0363 at upload.localhost, HTTP (and HTTPS with TLS) on 127.0.0.1
   | 'cloud_notify'; // XEP-0357 push (Debian package prosody-modules)
 
 /** Every feature, for `modules: ALL_PROSODY_FEATURES`. */
@@ -31,6 +31,8 @@ export interface ProsodyConfigInput {
   readonly directTlsPort: number;
   readonly componentPort: number | undefined;
   readonly httpPort: number | undefined;
+  /** HTTPS port (the TLS certificate below); when set, upload slots are `https://127.0.0.1:<port>/` URLs. */
+  readonly httpsPort?: number | undefined;
   /** Certificate and key served on every TLS port, or undefined for a server without TLS. */
   readonly tls: { readonly certPath: string; readonly keyPath: string } | undefined;
   readonly sasl: 'plain' | 'scram';
@@ -75,7 +77,7 @@ export function renderProsodyConfig(c: ProsodyConfigInput): string {
     'component_interfaces = { "127.0.0.1" }',
     c.httpPort !== undefined ? `http_ports = { ${c.httpPort} }` : 'http_ports = { }',
     'http_interfaces = { "127.0.0.1" }',
-    'https_ports = { }',
+    c.httpsPort !== undefined && c.tls ? `https_ports = { ${c.httpsPort} }` : 'https_ports = { }',
     'https_interfaces = { "127.0.0.1" }',
     `c2s_require_encryption = ${c.tls ? 'true' : 'false'}`,
     // Only a server without TLS (negative tests) lets PLAIN run in the clear.
@@ -92,6 +94,7 @@ export function renderProsodyConfig(c: ProsodyConfigInput): string {
   if (c.tls) {
     lines.push(`ssl = { certificate = ${lua(c.tls.certPath)}; key = ${lua(c.tls.keyPath)}; }`);
     lines.push(`c2s_direct_tls_ssl = { certificate = ${lua(c.tls.certPath)}; key = ${lua(c.tls.keyPath)}; }`);
+    if (c.httpsPort !== undefined) lines.push(`https_ssl = { certificate = ${lua(c.tls.certPath)}; key = ${lua(c.tls.keyPath)}; }`);
   }
   if (c.features.has('mam')) {
     lines.push('archive_expires_after = "1d"', 'default_archive_policy = true');
@@ -102,8 +105,13 @@ export function renderProsodyConfig(c: ProsodyConfigInput): string {
   }
   if (c.features.has('http_file_share')) {
     lines.push(
-      `http_external_url = ${lua(`http://127.0.0.1:${c.httpPort ?? 0}/`)}`,
+      // XEP-0363 section 10: clients should upload and download over HTTPS only.
+      c.httpsPort !== undefined && c.tls
+        ? `http_external_url = ${lua(`https://127.0.0.1:${c.httpsPort}/`)}`
+        : `http_external_url = ${lua(`http://127.0.0.1:${c.httpPort ?? 0}/`)}`,
       'http_file_share_size_limit = 10485760',
+      // Slot URLs name 127.0.0.1 (no Host a VirtualHost matches): route them to the upload component.
+      `http_default_host = ${lua(`upload.${c.domain}`)}`,
     );
   }
   lines.push(`modules_enabled = { ${modules.map((m) => lua(m)).join('; ')} }`);

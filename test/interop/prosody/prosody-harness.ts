@@ -67,6 +67,11 @@ export interface ProsodyServer {
   readonly componentPort: number | undefined;
   /** HTTP port on 127.0.0.1, when `http_file_share` is enabled. */
   readonly httpPort: number | undefined;
+  /**
+   * HTTPS port on 127.0.0.1 (the served certificate), when `http_file_share` is enabled with
+   * TLS; upload slots then point here (`https://127.0.0.1:<port>/...`).
+   */
+  readonly httpsPort: number | undefined;
   /** `xmpp://127.0.0.1:<c2sPort>` for @xmpp/client's `service`. */
   readonly service: string;
   /** `xmpps://127.0.0.1:<directTlsPort>`. */
@@ -156,7 +161,8 @@ async function startIn(dir: string, options: ProsodyOptions): Promise<ProsodySer
   mkdirSync(join(dir, 'data'), { recursive: true });
   mkdirSync(join(dir, 'certs'), { recursive: true });
   const components = options.components ?? [];
-  const [c2sPort, directTlsPort, componentPort, httpPort] = (await freePorts(4)) as [number, number, number, number];
+  const [c2sPort, directTlsPort, componentPort, httpPort, httpsPortFree] = (await freePorts(5)) as [number, number, number, number, number];
+  const httpsPort = features.has('http_file_share') && tls ? httpsPortFree : undefined;
   const configPath = join(dir, 'prosody.cfg.lua');
   const runAsRoot = process.getuid?.() === 0;
   const config = renderProsodyConfig({
@@ -167,6 +173,7 @@ async function startIn(dir: string, options: ProsodyOptions): Promise<ProsodySer
     directTlsPort,
     componentPort: components.length > 0 ? componentPort : undefined,
     httpPort: features.has('http_file_share') ? httpPort : undefined,
+    httpsPort,
     tls: tls ? { certPath: served.certPath, keyPath: served.keyPath } : undefined,
     sasl: options.sasl ?? 'plain',
     features,
@@ -226,6 +233,7 @@ async function startIn(dir: string, options: ProsodyOptions): Promise<ProsodySer
   if (tls) mustListen.push(directTlsPort);
   if (components.length > 0) mustListen.push(componentPort);
   if (features.has('http_file_share')) mustListen.push(httpPort);
+  if (httpsPort !== undefined) mustListen.push(httpsPort);
   const deadline = Date.now() + (options.startTimeoutMs ?? 15000);
   for (const port of mustListen) {
     while (!(await portAccepts(port))) {
@@ -248,6 +256,7 @@ async function startIn(dir: string, options: ProsodyOptions): Promise<ProsodySer
     directTlsPort,
     componentPort: components.length > 0 ? componentPort : undefined,
     httpPort: features.has('http_file_share') ? httpPort : undefined,
+    httpsPort,
     service: `xmpp://127.0.0.1:${c2sPort}`,
     directTlsService: `xmpps://127.0.0.1:${directTlsPort}`,
     caPem: pki.ca.certPem,
