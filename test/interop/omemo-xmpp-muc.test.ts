@@ -11,7 +11,10 @@ import { expect } from 'chai';
 import { useProsody } from './prosody/prosody-mocha.js';
 import { attachMuc, connectOmemo, until, type OmemoClient, type OmemoMucClient } from './omemo-xmpp/omemo-clients.js';
 import { MucJoinError, MucNotSuitableError } from '../../lib/xmpp/omemo-muc.js';
-import { OMEMO_FALLBACK_BODY } from '../../lib/xmpp/omemo-stanzas.js';
+import { OMEMO_FALLBACK_BODY, buildOmemoMessage } from '../../lib/xmpp/omemo-stanzas.js';
+import { createSceEnvelope, serializeSceEnvelope } from '../../omemo/sce.js';
+import { xmlElement } from '../../omemo/xml-element.js';
+import { systemRandom } from '../../lib/core/random.js';
 import type { OmemoVersion } from '../../omemo/fingerprint.js';
 import { parseStanza } from '../unit/xmpp/loopback.js';
 
@@ -163,6 +166,46 @@ describe('interop: OMEMO group chat (MUC) over Prosody (pep, muc, carbons)', fun
     const fromDave = await sendAndRead(dave, [alice, bob], 'dave says hi', '2');
     expect(headerRids(dave.client, fromDave)).to.deep.equal([alice.client.omemo.deviceId, bob.client.omemo.deviceId].sort((a, b) => a - b));
     for (const c of [alice, bob, dave]) expect(c.errors, `${c.client.bare} errors`).to.deep.equal([]);
+    for (const t of texts) expect(allRaw().some((s) => s.includes(t)), t).to.equal(false);
+  });
+
+  it('hostile input is a typed error and the room stays usable: an unknown nick, a private omemo:2 message replayed as a group message, an occupant without a real JID', async () => {
+    // Stanzas injected as if the server had sent them (the connection's `element` event feeds the middleware).
+    const inject = (c: OmemoMucClient, stanza: string): void => {
+      c.client.xmpp.emit('element', parseStanza(stanza));
+    };
+    const errorsBefore = alice.errors.length;
+    inject(alice, `<message from='${ROOM}/nobody' to='${alice.client.jid}' type='groupchat' id='x1'><encrypted xmlns='urn:xmpp:omemo:2'><header sid='1'/></encrypted></message>`);
+    await until(() => alice.errors.length > errorsBefore, 'an error for the unknown nick');
+    expect(alice.errors.at(-1)?.error.code).to.equal('xmpp.omemo.muc-unknown-sender');
+    // bob's private message to alice (SCE <to/> = alice), turned into a group message by a hostile server: refused (XEP-0384 section 6.1).
+    const envelope = serializeSceEnvelope(createSceEnvelope({ content: [xmlElement('body', { xmlns: 'jabber:client' }, [], 'private words')], from: bob.client.bare, to: alice.client.bare, time: new Date() }, systemRandom));
+    const encrypted = await bob.client.omemo.manager.encrypt('2', [alice.client.bare], envelope);
+    const forged = buildOmemoMessage(alice.client.jid, 'forged-1', '2', encrypted.element);
+    forged.attrs.type = 'groupchat';
+    forged.attrs.from = `${ROOM}/bob`;
+    inject(alice, forged.toString());
+    await until(() => alice.errors.length > errorsBefore + 1, 'an error for the converted private message');
+    expect(alice.errors.at(-1)).to.deep.include({ room: ROOM, nick: 'bob', from: bob.client.bare });
+    expect(alice.errors.at(-1)?.error.code).to.equal('xmpp.omemo.sce-to-mismatch');
+    expect(alice.messages.some((m) => m.text === 'private words')).to.equal(false);
+    // An occupant whose real JID the "non-anonymous" room hides: OMEMO is refused, nothing sent.
+    inject(alice, `<presence from='${ROOM}/ghost' to='${alice.client.jid}'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/></x></presence>`);
+    await until(() => alice.muc.room(ROOM)?.occupants.has('ghost') === true, 'alice sees the ghost');
+    const sentBefore = alice.client.sent.length;
+    let refused: unknown;
+    try {
+      await alice.muc.send(ROOM, 'not while a ghost listens', { version: '2' });
+    } catch (error) {
+      refused = error;
+    }
+    expect((refused as MucNotSuitableError).code).to.equal('xmpp.omemo.muc-occupant-without-jid');
+    expect(alice.client.sent.length).to.equal(sentBefore);
+    inject(alice, `<presence from='${ROOM}/ghost' to='${alice.client.jid}' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/></x></presence>`);
+    await until(() => alice.muc.room(ROOM)?.occupants.has('ghost') === false, 'the ghost left');
+    // Everything still works, both ways.
+    await sendAndRead(bob, [alice, dave], 'bob after the forgeries', '2');
+    await sendAndRead(alice, [bob, dave], 'alice after the ghost', '0.3');
     for (const t of texts) expect(allRaw().some((s) => s.includes(t)), t).to.equal(false);
   });
 
