@@ -126,6 +126,7 @@ interface SentRecord {
 
 interface RoomEntry {
   readonly state: MucRoomState;
+  readonly options: MucJoinOptions;
   readonly sent: Map<string, SentRecord>;
   joined: { resolve: (created: boolean) => void; reject: (error: unknown) => void } | undefined;
 }
@@ -152,6 +153,7 @@ export class OmemoMuc {
   readonly #rooms = new Map<string, RoomEntry>();
   readonly #queue = new PeerQueue();
   #closed = false;
+  readonly #listeners: { event: string; listener: (...args: unknown[]) => void }[] = [];
 
   /** Use {@link omemoMuc}. */
   constructor(deps: OmemoMucDependencies, omemo: OmemoPlugin, options: OmemoMucOptions = {}) {
@@ -163,6 +165,22 @@ export class OmemoMuc {
     this.#omemo = omemo;
     this.#options = options;
     deps.middleware.use((context, next) => this.#incoming(context as IncomingContext, next));
+    // A new session (not a resumed one) is in no room any more: join the rooms again.
+    const onOnline = (): void => this.#rejoinAll();
+    deps.entity.on('online', onOnline);
+    this.#listeners.push({ event: 'online', listener: onOnline });
+  }
+
+  #rejoinAll(): void {
+    if (this.#closed) return;
+    for (const [room, entry] of [...this.#rooms]) {
+      if (entry.state.self.status !== 'joined') continue;
+      const nick = entry.state.self.nick;
+      entry.state.markLeft();
+      this.join(room, nick, entry.options).catch((error: unknown) => {
+        this.#emit('error', { room, nick, from: undefined, version: undefined, error: asProtocolError(error, 'xmpp.omemo.muc-rejoin-failed') });
+      });
+    }
   }
 
   /** Subscribes to a typed event. */
@@ -218,17 +236,24 @@ export class OmemoMuc {
     const state = new MucRoomState(bare, nick, this.#options);
     let timer: NodeJS.Timeout | undefined;
     const joined = new Promise<boolean>((resolve, reject) => {
-      const entry: RoomEntry = { state, sent: existing?.sent ?? new Map(), joined: { resolve, reject } };
+      const entry: RoomEntry = { state, options, sent: existing?.sent ?? new Map(), joined: { resolve, reject } };
       this.#rooms.set(bare, entry);
       timer = setTimeout(() => reject(new MucJoinError(bare, 'remote-server-timeout')), this.#timeoutMs);
     });
     try {
       await this.#deps.entity.send(joinPresence(bare, nick, { maxHistory: options.maxHistory ?? 0, ...(options.password === undefined ? {} : { password: options.password }) }));
       const created = await joined;
-      const { features, memberListRead } = await this.refresh(bare);
-      return { room: bare, nick: state.self.nick, created, features, memberListRead };
+      let info: { readonly features: MucRoomFeatures; readonly memberListRead: boolean };
+      try {
+        info = await this.refresh(bare);
+      } catch {
+        // We are in the room; the features stay unknown (stale) and are read again before the first message.
+        info = { features: readRoomFeatures(undefined), memberListRead: false };
+      }
+      return { room: bare, nick: state.self.nick, created, ...info };
     } catch (error) {
       state.markLeft();
+      if (this.#rooms.get(bare)?.state === state) this.#rooms.delete(bare);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -383,6 +408,14 @@ export class OmemoMuc {
       await this.#queue.run(entry.state.room, () => this.#changes(entry, entry.state.applyNotice(notice)));
       return next();
     }
+    if (stanza.attrs.type === 'error') {
+      const id = originIdOf(stanza);
+      if (id !== undefined && entry.sent.delete(id)) {
+        const condition = stanza.getChild('error')?.children.find((c): c is Element => typeof c !== 'string' && c.attrs.xmlns === 'urn:ietf:params:xml:ns:xmpp-stanzas')?.name ?? 'undefined-condition';
+        this.#emit('error', { room: entry.state.room, nick: entry.state.self.nick, from: this.#omemo.account, version: undefined, error: new ProtocolError(`xmpp.omemo.muc-send-${condition}`, 'the room refused our message') });
+      }
+      return next();
+    }
     const found = encryptedOf(stanza);
     if (stanza.attrs.type !== 'groupchat' || found === undefined) return next();
     await this.#queue.run(entry.state.room, () => this.#decrypt(entry, stanza, found.element, found.version));
@@ -477,6 +510,7 @@ export class OmemoMuc {
   /** Stops handling rooms (the middleware stays registered but passes everything through). */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const { event, listener } of this.#listeners.splice(0)) this.#deps.entity.removeListener(event, listener);
     await this.idle().catch(() => undefined);
     this.#rooms.clear();
   }

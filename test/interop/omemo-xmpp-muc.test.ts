@@ -169,6 +169,18 @@ describe('interop: OMEMO group chat (MUC) over Prosody (pep, muc, carbons)', fun
     for (const t of texts) expect(allRaw().some((s) => s.includes(t)), t).to.equal(false);
   });
 
+  it('after the connection drops, the room is joined again on the new session and messages flow', async () => {
+    const joinsBefore = bob.changes.filter((c) => c.change.kind === 'self-joined').length;
+    const socket = (bob.client.xmpp as unknown as { socket?: { destroy(): void } }).socket;
+    expect(socket, 'bob has a socket').to.not.equal(undefined);
+    socket?.destroy();
+    await until(() => alice.muc.room(ROOM)?.occupants.has('bob') === false, 'alice sees bob drop out');
+    await until(() => bob.changes.filter((c) => c.change.kind === 'self-joined').length > joinsBefore, 'bob rejoins after reconnecting', 30_000);
+    await until(() => alice.muc.room(ROOM)?.realJidOf('bob') === 'bob@localhost', 'alice sees bob back');
+    await sendAndRead(alice, [bob, dave], 'alice after bob reconnected', '2');
+    await sendAndRead(bob, [alice, dave], 'bob is back', '0.3');
+  });
+
   it('hostile input is a typed error and the room stays usable: an unknown nick, a private omemo:2 message replayed as a group message, an occupant without a real JID', async () => {
     // Stanzas injected as if the server had sent them (the connection's `element` event feeds the middleware).
     const inject = (c: OmemoMucClient, stanza: string): void => {
