@@ -20,7 +20,9 @@
  *   be read again before the next message.
  * - Send: `type='groupchat'`, one `<encrypted>` with keys for every device of every recipient
  *   (occupants' real JIDs and members) and our own other devices; device lists and bundles are
- *   fetched as needed, so a new member's devices are picked up by the next message. EME, store
+ *   fetched as needed, so a new member's devices are picked up by the next message; the device
+ *   lists of anyone seen joining are fetched again before the next message (members are not
+ *   contacts, so no PEP notification tells us about their new devices). EME, store
  *   hint, fallback body and an XEP-0359 origin-id; omemo:2 in an SCE envelope whose `<to/>` is
  *   the room (XEP-0384 section 6.1). Version rule: the one given, else the preferred version if
  *   every recipient publishes a device for it, else the other if every recipient does, else the
@@ -127,6 +129,8 @@ interface SentRecord {
 interface RoomEntry {
   readonly state: MucRoomState;
   readonly options: MucJoinOptions;
+  /** Real JIDs seen joining since the last send: their device lists are fetched again (a new device shows up as a new occupant; no PEP notification reaches non-contacts). */
+  readonly refetch: Set<string>;
   readonly sent: Map<string, SentRecord>;
   joined: { resolve: (created: boolean) => void; reject: (error: unknown) => void } | undefined;
 }
@@ -236,7 +240,7 @@ export class OmemoMuc {
     const state = new MucRoomState(bare, nick, this.#options);
     let timer: NodeJS.Timeout | undefined;
     const joined = new Promise<boolean>((resolve, reject) => {
-      const entry: RoomEntry = { state, options, sent: existing?.sent ?? new Map(), joined: { resolve, reject } };
+      const entry: RoomEntry = { state, options, refetch: new Set(), sent: existing?.sent ?? new Map(), joined: { resolve, reject } };
       this.#rooms.set(bare, entry);
       timer = setTimeout(() => reject(new MucJoinError(bare, 'remote-server-timeout')), this.#timeoutMs);
     });
@@ -365,6 +369,9 @@ export class OmemoMuc {
       const entry = this.#entry(bare);
       const account = this.#omemo.account;
       const recipientJids = entry.state.recipients({ ...(options.includeOfflineMembers === undefined ? {} : { includeOfflineMembers: options.includeOfflineMembers }), exclude: account });
+      const refetch = [...entry.refetch].filter((jid) => recipientJids.includes(jid) || jid === account);
+      entry.refetch.clear();
+      await Promise.all(refetch.flatMap((jid) => VERSIONS.map((v) => this.#omemo.refreshDeviceList(v, jid).catch(() => undefined))));
       const version = options.version ?? (await this.chooseVersion(recipientJids));
       const failed = new Set(await this.#omemo.prepareRecipients(version, recipientJids));
       const manager = this.#omemo.manager;
@@ -434,6 +441,7 @@ export class OmemoMuc {
     const changes = entry.state.applyPresence(presence);
     this.#changes(entry, changes);
     for (const change of changes) {
+      if (change.kind === 'joined' && change.jid !== undefined && entry.state.self.status === 'joined') entry.refetch.add(change.jid);
       if (change.kind === 'self-joined') entry.joined?.resolve(change.created);
       if (change.kind === 'self-left') entry.joined?.reject(new MucJoinError(entry.state.room, change.reason));
     }

@@ -157,6 +157,11 @@ describe('interop: OMEMO group chat (MUC) over Prosody (pep, muc, carbons)', fun
   it('a new member joins: the others fetch her devices and she decrypts the next message', async () => {
     await alice.muc.setAffiliation(ROOM, dave.client.bare, 'member');
     await until(() => bob.muc.room(ROOM)?.members.has('dave@localhost') === true, 'bob learns the new member from the room');
+    // A member who is not in the room (yet) is a recipient already (XEP-0384 section 6.7.1).
+    const beforeJoin = await bob.muc.send(ROOM, 'bob before dave is in', { version: '2' });
+    texts.push('bob before dave is in');
+    expect(beforeJoin.recipientJids).to.deep.equal(['alice@localhost', 'dave@localhost']);
+    expect(headerRids(bob.client, beforeJoin.id)).to.include(dave.client.omemo.deviceId);
     await dave.muc.join(ROOM, 'dave');
     await until(() => bob.muc.room(ROOM)?.realJidOf('dave') === 'dave@localhost', 'bob sees dave join with his real JID');
     for (const version of ['2', '0.3'] as const) {
@@ -179,6 +184,24 @@ describe('interop: OMEMO group chat (MUC) over Prosody (pep, muc, carbons)', fun
     await until(() => alice.muc.room(ROOM)?.realJidOf('bob') === 'bob@localhost', 'alice sees bob back');
     await sendAndRead(alice, [bob, dave], 'alice after bob reconnected', '2');
     await sendAndRead(bob, [alice, dave], 'bob is back', '0.3');
+  });
+
+  it('our own other device in the room reads what this device sent (own, not an echo); its join makes every sender fetch our device list again', async () => {
+    const phone = await connectOmemo(prosody.server, prosody.server.account('alice'), 'phone');
+    clients.push(phone);
+    const alicePhone = attachMuc(phone);
+    await alicePhone.muc.join(ROOM, 'alice-phone');
+    await until(() => bob.muc.room(ROOM)?.occupants.has('alice-phone') === true, 'bob sees the second device of alice');
+    const id = await sendAndRead(alice, [bob, dave], 'alice from the desk', '2');
+    expect(headerRids(alice.client, id)).to.deep.equal([bob.client.omemo.deviceId, dave.client.omemo.deviceId, phone.omemo.deviceId].sort((a, b) => a - b));
+    await until(() => alicePhone.messages.some((m) => m.text === 'alice from the desk'), 'the phone reads the desk\'s message');
+    expect(alicePhone.messages.find((m) => m.text === 'alice from the desk')).to.include({ own: true, echo: false, from: 'alice@localhost', nick: 'alice', senderDeviceId: alice.client.omemo.deviceId });
+    for (const version of ['0.3', '2'] as const) {
+      const fromBob = await sendAndRead(bob, [alice, dave, alicePhone], `bob to both of alice's devices (${version})`, version);
+      expect(headerRids(bob.client, fromBob)).to.include.members([alice.client.omemo.deviceId, phone.omemo.deviceId]);
+    }
+    expect(alicePhone.errors).to.deep.equal([]);
+    await alicePhone.muc.leave(ROOM);
   });
 
   it('hostile input is a typed error and the room stays usable: an unknown nick, a private omemo:2 message replayed as a group message, an occupant without a real JID', async () => {
