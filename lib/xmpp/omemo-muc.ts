@@ -63,6 +63,8 @@ import type { Element, IncomingContext, XmppDependencies } from './xmpp-types.js
 const VERSIONS: readonly OmemoVersion[] = ['0.3', '2'];
 /** Sent messages remembered per room to recognise the room's echo. */
 const MAX_SENT_REMEMBERED = 512;
+/** Joined JIDs remembered per room for a fresh device-list fetch before the next message. */
+const MAX_REFETCH = 1024;
 
 /** What {@link omemoMuc} needs of the client: an @xmpp/client `client()` object satisfies this. */
 export interface OmemoMucDependencies extends XmppDependencies {
@@ -441,7 +443,7 @@ export class OmemoMuc {
     const changes = entry.state.applyPresence(presence);
     this.#changes(entry, changes);
     for (const change of changes) {
-      if (change.kind === 'joined' && change.jid !== undefined && entry.state.self.status === 'joined') entry.refetch.add(change.jid);
+      if (change.kind === 'joined' && change.jid !== undefined && entry.state.self.status === 'joined' && entry.refetch.size < MAX_REFETCH) entry.refetch.add(change.jid);
       if (change.kind === 'self-joined') entry.joined?.resolve(change.created);
       if (change.kind === 'self-left') entry.joined?.reject(new MucJoinError(entry.state.room, change.reason));
     }

@@ -123,6 +123,12 @@ describe('interop: OMEMO group chat (MUC) over Prosody (pep, muc, carbons)', fun
         expect(rids).to.deep.equal(users.filter((u) => u !== sender).map((u) => u.client.omemo.deviceId).sort((a, b) => a - b));
       }
     }
+    // Without a version: the preferred one (0.3) since every recipient publishes it.
+    const auto = await carol.muc.send(ROOM, 'carol lets the library choose');
+    texts.push('carol lets the library choose');
+    expect(auto).to.deep.include({ version: '0.3', withoutDevices: [] });
+    expect(auto.recipientJids).to.deep.equal(['alice@localhost', 'bob@localhost']);
+    await until(() => alice.messages.some((m) => m.text === 'carol lets the library choose') && bob.messages.some((m) => m.text === 'carol lets the library choose'), 'both read it');
     for (const c of [alice, bob, carol]) expect(c.errors, `${c.client.bare} errors`).to.deep.equal([]);
     // The fallback body travels, the text never does.
     expect(alice.client.raw.some((s) => s.includes(OMEMO_FALLBACK_BODY))).to.equal(true);
