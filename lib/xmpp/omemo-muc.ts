@@ -246,6 +246,7 @@ export class OmemoMuc {
       this.#rooms.set(bare, entry);
       timer = setTimeout(() => reject(new MucJoinError(bare, 'remote-server-timeout')), this.#timeoutMs);
     });
+    joined.catch(() => undefined); // awaited below; a failure before that point is not unhandled
     try {
       await this.#deps.entity.send(joinPresence(bare, nick, { maxHistory: options.maxHistory ?? 0, ...(options.password === undefined ? {} : { password: options.password }) }));
       const created = await joined;
