@@ -9,6 +9,7 @@
  *   libotr file import/export; `FileStore` (atomic, optionally passphrase-encrypted),
  *   `MemoryStore`, `OverlayStore` and the `KeyValueStore` interface;
  * - `omemoPlugin(xmpp, options)`: OMEMO 0.3 and omemo:2 over PEP (lib/xmpp/omemo-plugin.ts),
+ *   with `omemoMuc(xmpp, omemo)` for group chats (XEP-0384 section 6.7 over XEP-0045, lib/xmpp/omemo-muc.ts),
  *   and `EncryptionChooser` for OTR and OMEMO side by side;
  * - `omemoMedia({ omemo, iqCaller }, options)`: encrypted media, XEP-0454 `aesgcm://` files
  *   uploaded with XEP-0363 over validated HTTPS (lib/xmpp/omemo-media.ts), and `httpUpload`;
@@ -80,6 +81,20 @@ export {
 export type { OmemoPluginEvents, OmemoMessageEvent } from './xmpp/omemo-events.js';
 export { OmemoPep, type IqCallerLike, type FetchedDeviceList } from './xmpp/omemo-pep.js';
 export { OMEMO_FALLBACK_BODY, OMEMO_NOTIFY_FEATURES } from './xmpp/omemo-stanzas.js';
+export {
+  OmemoMuc,
+  omemoMuc,
+  type OmemoMucDependencies,
+  type OmemoMucOptions,
+  type MucJoinOptions,
+  type MucJoinResult,
+  type OmemoMucSendOptions,
+  type OmemoMucSendResult,
+} from './xmpp/omemo-muc.js';
+export type { OmemoMucEvents, OmemoMucMessageEvent } from './xmpp/muc-events.js';
+export { MucJoinError, MucNotJoinedError, MucNotSuitableError, type MucUnsuitableReason } from './xmpp/muc-errors.js';
+export { MucRoomState, type MucChange, type MucOccupant, type MucLeaveReason, type MucSelfState } from './xmpp/muc-occupants.js';
+export { configSubmitQuery, type MucAffiliation, type MucRole, type MucRoomFeatures, type OmemoRoomConfig } from './xmpp/muc-stanzas.js';
 export { EncryptionChooser, type EncryptionPreference, type ProtocolChoice, type ChosenSend } from './xmpp/omemo-otr-choice.js';
 export {
   pushNotifications,

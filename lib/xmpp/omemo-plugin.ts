@@ -367,6 +367,33 @@ export class OmemoPlugin {
     }
   }
 
+  // ---- hooks for group chats (omemo-muc.ts) -------------------------------------------------
+
+  /** `jid`'s device list for `version`, fetched once per run unless PEP notified a change (XEP-0384 section 6.7.2). */
+  async knownDeviceList(version: OmemoVersion, jid: string): Promise<readonly number[]> {
+    const bare = bareJid(jid);
+    if (!this.#knownLists.has(`${version}|${bare}`)) await this.refreshDeviceList(version, bare);
+    return this.manager.deviceList(version, bare);
+  }
+
+  /**
+   * Makes sure the device lists of `jids` and of us are known and bundles fetched for devices
+   * without a session (before one encrypt to all of them). Resolves with the JIDs whose device
+   * list could not be fetched (their devices already known are still used).
+   */
+  async prepareRecipients(version: OmemoVersion, jids: readonly string[]): Promise<readonly string[]> {
+    await this.#announce.catch(() => undefined);
+    const others = [...new Set(jids.map(bareJid))].filter((jid) => jid !== this.#account);
+    const results = await Promise.allSettled([this.#account, ...others].map((jid) => this.#prepare(version, jid)));
+    return [this.#account, ...others].filter((_, i) => results[i]?.status === 'rejected');
+  }
+
+  /** Sends what the session manager produced (key-exchange completion, heartbeats, repair), through the outbox. */
+  async deliver(messages: readonly OutgoingMessage[]): Promise<void> {
+    await this.#sendOutgoing(messages);
+    this.#republishInBackground();
+  }
+
   /** The version {@link send} uses for `jid` without an explicit one: the preferred one if the contact publishes it, else the other. */
   async chooseVersion(jid: string): Promise<OmemoVersion | undefined> {
     const bare = bareJid(jid);

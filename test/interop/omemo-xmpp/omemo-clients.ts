@@ -12,6 +12,8 @@ import { omemoPlugin, type OmemoPlugin, type OmemoPluginOptions } from '../../..
 import type { OmemoPluginEvents } from '../../../lib/xmpp/omemo-events.js';
 import type { OmemoXmppDependencies } from '../../../lib/xmpp/omemo-plugin.js';
 import type { ProsodyAccount, ProsodyServer } from '../prosody/prosody-harness.js';
+import { omemoMuc, type OmemoMuc, type OmemoMucDependencies, type OmemoMucOptions } from '../../../lib/xmpp/omemo-muc.js';
+import type { OmemoMucEvents } from '../../../lib/xmpp/muc-events.js';
 
 /** One logged-in device with the plugin. */
 export interface OmemoClient {
@@ -79,4 +81,25 @@ export async function until(predicate: () => boolean, what: string, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** OMEMO group chats on one {@link OmemoClient}, with logs of its events. */
+export interface OmemoMucClient {
+  readonly client: OmemoClient;
+  readonly muc: OmemoMuc;
+  readonly messages: OmemoMucEvents['message'][];
+  readonly errors: OmemoMucEvents['error'][];
+  readonly changes: OmemoMucEvents['change'][];
+}
+
+/** Adds {@link omemoMuc} to a connected client (the middleware goes after the plugin's). */
+export function attachMuc(client: OmemoClient, options: OmemoMucOptions = {}): OmemoMucClient {
+  const muc = omemoMuc(client.xmpp as unknown as OmemoMucDependencies, client.omemo, options);
+  const messages: OmemoMucClient['messages'] = [];
+  const errors: OmemoMucClient['errors'] = [];
+  const changes: OmemoMucClient['changes'] = [];
+  muc.on('message', (m) => messages.push(m));
+  muc.on('error', (e) => errors.push(e));
+  muc.on('change', (c) => changes.push(c));
+  return { client, muc, messages, errors, changes };
 }
