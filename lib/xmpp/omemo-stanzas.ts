@@ -170,6 +170,8 @@ export function isMissingNode(error: unknown): boolean {
 export function buildOmemoMessage(to: string, id: string, version: OmemoVersion, encrypted: XmlElement, body = true): Element {
   const message = xml('message', { to, type: 'chat', id }, toLtx(encrypted), xml('encryption', { xmlns: NS_EME, name: 'OMEMO', namespace: namespaceOf(version) }));
   message.append(xml('store', { xmlns: NS_HINTS }));
+  // XEP-0359 origin-id: lets our other devices recognise this message when it comes back from the archive.
+  message.append(xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id }));
   if (body) message.append(xml('body', {}, OMEMO_FALLBACK_BODY));
   return message;
 }
