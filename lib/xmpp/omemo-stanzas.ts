@@ -164,7 +164,7 @@ export function isMissingNode(error: unknown): boolean {
 /**
  * `<message type='chat' to id>` with the `<encrypted>` element, XEP-0380's
  * `<encryption name='OMEMO' namespace>`, XEP-0334's `<store/>` (offline storage and MAM keep
- * OMEMO messages: other devices need them) and, unless `body` is false (empty key-transport
+ * OMEMO messages: other devices need them), XEP-0359's `<origin-id>` and, unless `body` is false (empty key-transport
  * messages), the fallback body.
  */
 export function buildOmemoMessage(to: string, id: string, version: OmemoVersion, encrypted: XmlElement, body = true): Element {
