@@ -197,6 +197,12 @@ export interface CatchUpResult {
 /** Processes one archived OMEMO message (the plugin's queued decrypt path). */
 export type ArchivedProcessor = (incoming: IncomingOmemo, archived: ArchivedInfo) => Promise<CatchUpOutcome>;
 
+/** Called inside the serialized run: before the first page, and after the last one (cursor runs only, i.e. without `with` / `since`). */
+export interface CatchUpHooks {
+  readonly start?: () => Promise<void>;
+  readonly end?: (result: CatchUpResult | undefined, error: unknown) => Promise<void>;
+}
+
 /** Options of {@link OmemoCatchUp}. */
 export interface OmemoCatchUpOptions {
   readonly mam: MamClient;
@@ -271,8 +277,20 @@ export class OmemoCatchUp {
   }
 
   /** Pages through the archive and hands each OMEMO message to `process`, oldest first. Runs one at a time. */
-  run(process: ArchivedProcessor, options: CatchUpRunOptions = {}): Promise<CatchUpResult> {
-    return this.#serial(() => this.#run(process, options));
+  run(process: ArchivedProcessor, options: CatchUpRunOptions = {}, hooks: CatchUpHooks = {}): Promise<CatchUpResult> {
+    const cursorRun = options.with === undefined && options.since === undefined;
+    return this.#serial(async () => {
+      if (cursorRun) await hooks.start?.();
+      let result: CatchUpResult;
+      try {
+        result = await this.#run(process, options);
+      } catch (error) {
+        if (cursorRun) await hooks.end?.(undefined, error);
+        throw error;
+      }
+      if (cursorRun) await hooks.end?.(result, undefined);
+      return result;
+    });
   }
 
   async #run(process: ArchivedProcessor, options: CatchUpRunOptions): Promise<CatchUpResult> {

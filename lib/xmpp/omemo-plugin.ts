@@ -38,7 +38,7 @@ import { NotForThisDeviceError, OwnDeviceMessageError } from '../../omemo/errors
 import { createSceEnvelope, parseSceEnvelope, serializeSceEnvelope } from '../../omemo/sce.js';
 import { xmlElement } from '../../omemo/xml-element.js';
 import type { OmemoDuplicateReason, OmemoPluginEvents } from './omemo-events.js';
-import { MamClient, type MamIqCallerLike } from './mam.js';
+import { MamClient, MamError, type MamIqCallerLike } from './mam.js';
 import {
   OmemoCatchUp, liveMessageKeys, archivedMessageKeys, type ArchivedInfo, type CatchUpOutcome, type CatchUpResult, type CatchUpRunOptions,
 } from './omemo-catch-up.js';
@@ -216,7 +216,9 @@ export class OmemoPlugin {
   }
 
   #startAutoCatchUp(): void {
-    if (this.#options.mam?.auto !== true) return;
+    if (this.#options.mam?.auto !== true || this.#manager === undefined) return;
+    // At once, before any message of the new stream: prekeys used from now on stay until the catch-up is done.
+    this.#manager.beginHistorySync().catch(() => undefined);
     this.#autoCatchUp = this.#announce.catch(() => undefined).then(() => this.catchUp()).catch((error: unknown) => {
       this.#emit('omemo-error', { from: undefined, version: undefined, error: asProtocolError(error, 'xmpp.mam.failed') });
       return undefined;
@@ -236,10 +238,22 @@ export class OmemoPlugin {
   catchUp(options: CatchUpRunOptions = {}): Promise<CatchUpResult> {
     if (this.#closed) return Promise.reject(new StateError('xmpp.omemo.closed', 'the OMEMO plugin is closed'));
     const mam = this.#options.mam;
+    const manager = this.manager;
     return this.#catchUp.run((incoming, archived) => this.#processArchived(incoming, archived), {
       ...(mam?.pageSize === undefined ? {} : { pageSize: mam.pageSize }),
       ...(mam?.maxMessages === undefined ? {} : { maxMessages: mam.maxMessages }),
       ...options,
+    }, {
+      // A history sync (session-manager.ts): one-time prekeys used meanwhile are kept for other archived key exchanges naming them.
+      start: () => manager.beginHistorySync(),
+      end: async (result, error) => {
+        // Ended when the archive was read to its end, or when there is no archive at all; a timeout leaves it for the next run.
+        const noArchive = error instanceof MamError && (error.condition === 'feature-not-implemented' || error.condition === 'service-unavailable');
+        if (result?.complete === true || noArchive) {
+          await manager.endHistorySync();
+          this.#republishInBackground();
+        }
+      },
     });
   }
 

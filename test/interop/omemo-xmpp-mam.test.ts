@@ -34,7 +34,7 @@ async function ping(client: OmemoClient): Promise<void> {
 
 describe('interop: OMEMO MAM catch-up over Prosody (pep, mam, carbons)', function () {
   this.timeout(90_000);
-  const prosody = useProsody({ accounts: ['alice', 'bob', 'carol', 'dave'], modules: ['pep', 'mam', 'carbons'] });
+  const prosody = useProsody({ accounts: ['alice', 'bob', 'carol', 'dave', 'erin'], modules: ['pep', 'mam', 'carbons'] });
   const open: OmemoClient[] = [];
 
   afterEach(async () => {
@@ -123,6 +123,54 @@ describe('interop: OMEMO MAM catch-up over Prosody (pep, mam, carbons)', functio
     expect(bobAgain.messages.map((m) => [m.text, m.archived, m.keyExchange])).to.deep.equal([['still fine', undefined, false], ['still fine 2', undefined, false]]);
     await bobAgain.omemo.send('alice@localhost', 'and back', { version: '2' });
     await until(() => alice.messages.some((m) => m.text === 'and back'), 'reply after the replay');
+  });
+
+  it('two contacts picked the same one-time prekey while the device was offline: both key exchanges decrypt, then the prekey is deleted and the bundle republished', async () => {
+    // One prekey per version in the bundle: both contacts must pick it.
+    const erinStore = new MemoryStore();
+    const erinFirst = await connect('erin', 'pc', erinStore, { preKeyCount: 1 });
+    const erinDevice = erinFirst.omemo.deviceId;
+    const published03 = erinFirst.omemo.manager.bundle('0.3').preKeys.map((p) => p.id);
+    const published2 = erinFirst.omemo.manager.bundle('2').preKeys.map((p) => p.id);
+    expect(published03).to.have.length(1);
+    expect(published2).to.have.length(1);
+    await disconnect(erinFirst);
+    const alice = await connect('alice', 'same-pk');
+    const carol = await connect('carol', 'same-pk');
+    for (const version of ['0.3', '2'] as const) {
+      await alice.omemo.send('erin@localhost', `alice ${version}`, { version });
+      await carol.omemo.send('erin@localhost', `carol ${version}`, { version });
+    }
+    await ping(alice);
+    await ping(carol);
+    // On the wire: both key exchanges name the same prekey of erin's device.
+    const kexIds = [...alice.sent, ...carol.sent].map(parseStanza).map((m) => m.getChild('encrypted', 'eu.siacs.conversations.axolotl'))
+      .filter((e) => e !== undefined).map((e) => e?.getChild('header')?.getChildren('key').find((k) => k.attrs.rid === String(erinDevice))?.attrs.prekey);
+    expect(kexIds).to.deep.equal(['true', 'true']);
+
+    const erin = await connect('erin', 'pc', erinStore, { preKeyCount: 1, mam: { auto: true } });
+    const published: string[] = [];
+    erin.omemo.on('published', (p) => published.push(`${p.version}:${p.what}`));
+    const result = await erin.omemo.caughtUp();
+    expect(result).to.include({ messages: 4, errors: 0, complete: true });
+    expect(erin.messages.map((m) => m.text).sort()).to.deep.equal(['alice 0.3', 'alice 2', 'carol 0.3', 'carol 2']);
+    const used = erin.managerEvents.filter((e) => e.kind === 'pre-key-used');
+    expect(used.map((e) => (e.kind === 'pre-key-used' ? `${e.version}:${e.preKeyId}` : '')).sort()).to.deep.equal(
+      [`0.3:${published03[0]}`, `0.3:${published03[0]}`, `2:${published2[0]}`, `2:${published2[0]}`]);
+    // The catch-up is over: the used prekey is gone, the bundle holds a fresh one and went out again.
+    expect(erin.omemo.manager.historySync).to.equal(false);
+    expect(erin.omemo.manager.deferredPreKeyIds('0.3')).to.deep.equal([]);
+    expect(erin.omemo.manager.deferredPreKeyIds('2')).to.deep.equal([]);
+    expect(erin.omemo.manager.bundle('0.3').preKeys.map((p) => p.id)).to.have.length(1).and.not.include(published03[0]);
+    expect(erin.omemo.manager.bundle('2').preKeys.map((p) => p.id)).to.have.length(1).and.not.include(published2[0]);
+    await until(() => published.includes('0.3:bundle') && published.includes('2:bundle'), 'bundles republished');
+    const node = await alice.xmpp.iqCaller.get(xml('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }, xml('items', { node: `eu.siacs.conversations.axolotl.bundles:${erinDevice}` })), 'erin@localhost');
+    const onServer = node.getChild('items')?.getChild('item')?.getChild('bundle')?.getChild('prekeys')?.getChildren('preKeyPublic').map((p) => Number(p.attrs.preKeyId));
+    expect(onServer).to.deep.equal(erin.omemo.manager.bundle('0.3').preKeys.map((p) => p.id));
+    // Both sessions answer.
+    await erin.omemo.send('alice@localhost', 'hi alice', { version: '2' });
+    await erin.omemo.send('carol@localhost', 'hi carol', { version: '0.3' });
+    await until(() => alice.messages.some((m) => m.text === 'hi alice') && carol.messages.some((m) => m.text === 'hi carol'), 'answers');
   });
 
   it("a second device catches up its account's own sent message (peer = to) and the contact's answer", async () => {
