@@ -9,55 +9,11 @@ import fc from 'fast-check';
 import { xml, type Element } from '@xmpp/xml';
 import { TimeoutError } from '@xmpp/events';
 import StanzaError from '@xmpp/middleware/lib/StanzaError.js';
-import {
-  MamClient, MamError, NS_MAM, NS_RSM, buildMamQuery, readMamFin, readMamResult, MAX_MAM_PAGE_SIZE,
-} from '../../../lib/xmpp/mam.js';
-import { LoopbackNetwork, parseStanza } from './loopback.js';
+import { MamError, NS_MAM, NS_RSM, buildMamQuery, readMamFin, readMamResult, MAX_MAM_PAGE_SIZE } from '../../../lib/xmpp/mam.js';
+import { parseStanza } from './loopback.js';
+import { archived, fin, resultStanza, scripted } from './scripted-archive.js';
 
 const OWN = 'bob@example.org';
-
-function archived(id: string, body: string, from = 'alice@example.org/desk'): Element {
-  return xml('message', { from, to: OWN, type: 'chat', id: `m-${id}` }, xml('body', {}, body));
-}
-
-function resultStanza(queryId: string | undefined, id: string | undefined, inner: Element | undefined, from?: string, stamp = '2026-11-30T10:00:00Z'): Element {
-  const result = xml('result', { xmlns: NS_MAM, ...(queryId === undefined ? {} : { queryid: queryId }), ...(id === undefined ? {} : { id }) });
-  if (inner !== undefined) result.append(xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, xml('delay', { xmlns: 'urn:xmpp:delay', stamp }), inner));
-  return xml('message', { to: `${OWN}/pc`, ...(from === undefined ? {} : { from }) }, result);
-}
-
-function fin(complete: boolean, first?: string, last?: string, count?: number): Element {
-  const set = xml('set', { xmlns: NS_RSM });
-  if (first !== undefined) set.append(xml('first', {}, first));
-  if (last !== undefined) set.append(xml('last', {}, last));
-  if (count !== undefined) set.append(xml('count', {}, String(count)));
-  return xml('iq', { type: 'result' }, xml('fin', { xmlns: NS_MAM, ...(complete ? { complete: 'true' } : {}) }, set));
-}
-
-/** A scripted archive: answers each query with what `answer` returns, results delivered through the entity's middleware first. */
-function scripted(answer: (query: Element, queryId: string, index: number) => { results: Element[]; reply: Element | Error }) {
-  const network = new LoopbackNetwork();
-  const entity = network.entity(`${OWN}/pc`);
-  const queries: Element[] = [];
-  const passedOn: Element[] = [];
-  const iqCaller = {
-    async request(iq: Element, _timeout?: number): Promise<Element> {
-      const query = iq.getChild('query', NS_MAM) as Element;
-      queries.push(parseStanza(iq.toString()));
-      const { results, reply } = answer(query, query.attrs.queryid as string, queries.length - 1);
-      for (const r of results) entity.receiveRaw(r.toString());
-      if (reply instanceof Error) throw reply;
-      return reply;
-    },
-  };
-  const client = new MamClient({ middleware: entity.middleware, iqCaller, account: () => OWN });
-  // Registered after the client: sees what the client passes on.
-  entity.middleware.use((ctx, next) => {
-    passedOn.push(ctx.stanza);
-    return next();
-  });
-  return { client, queries, passedOn };
-}
 
 function formFields(query: Element): Record<string, string> {
   const x = query.getChild('x', 'jabber:x:data');
