@@ -9,7 +9,8 @@
  *   libotr file import/export; `FileStore` (atomic, optionally passphrase-encrypted),
  *   `MemoryStore`, `OverlayStore` and the `KeyValueStore` interface;
  * - `omemoPlugin(xmpp, options)`: OMEMO 0.3 and omemo:2 over PEP (lib/xmpp/omemo-plugin.ts),
- *   and `EncryptionChooser` for OTR and OMEMO side by side;
+ *   with MAM catch-up (`catchUp()`, XEP-0313 client `MamClient` in lib/xmpp/mam.ts), and
+ *   `EncryptionChooser` for OTR and OMEMO side by side;
  * - `pushNotifications(deps)`: XEP-0357 registration with persisted, re-enabled registrations;
  * - the OTR types an application sees (policies, engine events, SMP events), and typed errors.
  *
@@ -74,8 +75,25 @@ export {
   type OmemoSendResult,
   type OmemoXmppDependencies,
   type IqCalleeLike,
+  type OmemoMamOptions,
 } from './xmpp/omemo-plugin.js';
-export type { OmemoPluginEvents, OmemoMessageEvent } from './xmpp/omemo-events.js';
+export type { OmemoPluginEvents, OmemoMessageEvent, OmemoDuplicateReason } from './xmpp/omemo-events.js';
+export type { CatchUpResult, CatchUpRunOptions } from './xmpp/omemo-catch-up.js';
+export {
+  MamClient,
+  MamError,
+  buildMamQuery,
+  readMamResult,
+  readMamFin,
+  NS_MAM,
+  type MamFilter,
+  type MamPage,
+  type MamResult,
+  type MamFin,
+  type MamPagingOptions,
+  type MamClientOptions,
+  type MamIqCallerLike,
+} from './xmpp/mam.js';
 export { OmemoPep, type IqCallerLike, type FetchedDeviceList } from './xmpp/omemo-pep.js';
 export { OMEMO_FALLBACK_BODY, OMEMO_NOTIFY_FEATURES } from './xmpp/omemo-stanzas.js';
 export { EncryptionChooser, type EncryptionPreference, type ProtocolChoice, type ChosenSend } from './xmpp/omemo-otr-choice.js';

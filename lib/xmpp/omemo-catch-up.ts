@@ -80,10 +80,10 @@ export class BoundedKeySet {
     return this.#keys.has(key);
   }
 
-  /** Records every key; returns false (and refreshes them) when any of them was known already. */
-  claim(keys: readonly string[]): boolean {
-    const seen = keys.some((k) => this.#keys.has(k));
-    for (const k of keys) {
+  /** Records `record` (all of `check` by default); returns false when any key of `check` was known already. */
+  claim(check: readonly string[], record: readonly string[] = check): boolean {
+    const seen = check.some((k) => this.#keys.has(k));
+    for (const k of record) {
       this.#keys.delete(k);
       this.#keys.add(k);
     }
@@ -116,22 +116,35 @@ function idKey(sender: string, id: string): string {
   return `mid|${sender}|${id}`.slice(0, MAX_KEY_LENGTH);
 }
 
-/**
- * Keys of a live message (direct or carbon): the stanza-id of our archive when the server
- * stamped one (on the stanza, or on a carbon's forwarded message), else the sender's id
- * (origin-id or message id) qualified by the sender's bare JID.
- */
-export function liveMessageKeys(stanza: Element, incoming: IncomingOmemo, account: string): { readonly keys: readonly string[]; readonly stanzaId: string | undefined } {
-  const stanzaId = ownStanzaId(stanza, account) ?? (incoming.message !== stanza ? ownStanzaId(incoming.message, account) : undefined);
-  if (stanzaId !== undefined) return { keys: [`sid|${stanzaId}`], stanzaId };
-  const id = senderMessageId(incoming.message);
-  return { keys: id === undefined ? [] : [idKey(incoming.senderJid, id)], stanzaId: undefined };
+/** Keys to look up (`check`) and to remember (`record`) for one message. */
+export interface MessageKeys {
+  readonly check: readonly string[];
+  readonly record: readonly string[];
 }
 
-/** Keys of an archived message: its archive id (= the live copy's stanza-id), and the sender's id for live copies that had none. */
-export function archivedMessageKeys(archiveId: string, incoming: IncomingOmemo): readonly string[] {
+/**
+ * Keys of a live message (direct or carbon): the stanza-id of our archive when the server
+ * stamped one (on the stanza, or on a carbon's forwarded message), checked and recorded. Without
+ * one, the sender's id (origin-id or message id, qualified by the sender's bare JID) is only
+ * recorded, for the archived copy to match: senders choose those ids and some reuse them, so
+ * they never suppress a live message.
+ */
+export function liveMessageKeys(stanza: Element, incoming: IncomingOmemo, account: string): MessageKeys & { readonly stanzaId: string | undefined } {
+  const stanzaId = ownStanzaId(stanza, account) ?? (incoming.message !== stanza ? ownStanzaId(incoming.message, account) : undefined);
+  if (stanzaId !== undefined) return { check: [`sid|${stanzaId}`], record: [`sid|${stanzaId}`], stanzaId };
   const id = senderMessageId(incoming.message);
-  return id === undefined ? [`sid|${archiveId}`] : [`sid|${archiveId}`, idKey(incoming.senderJid, id)];
+  return { check: [], record: id === undefined ? [] : [idKey(incoming.senderJid, id)], stanzaId: undefined };
+}
+
+/**
+ * Keys of an archived message: its archive id (= the live copy's stanza-id) is checked and
+ * recorded; the sender's id is checked only (it matches a live copy that had no stanza-id,
+ * never another archived message that reuses the id).
+ */
+export function archivedMessageKeys(archiveId: string, incoming: IncomingOmemo): MessageKeys {
+  const id = senderMessageId(incoming.message);
+  const sid = `sid|${archiveId}`;
+  return { check: id === undefined ? [sid] : [sid, idKey(incoming.senderJid, id)], record: [sid] };
 }
 
 /**
@@ -246,9 +259,9 @@ export class OmemoCatchUp {
     return text === undefined ? { archiveId: undefined, stamp: undefined } : parseMamCursor(text);
   }
 
-  /** Records message keys; false when the message was handled already. */
-  claim(keys: readonly string[]): boolean {
-    return keys.length === 0 ? true : this.#seen.claim(keys);
+  /** Records a message's keys; false when it was handled already. */
+  claim(keys: MessageKeys): boolean {
+    return this.#seen.claim(keys.check, keys.record);
   }
 
   /** Number of remembered message keys (bounded). */

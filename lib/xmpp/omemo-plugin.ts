@@ -527,7 +527,8 @@ export class OmemoPlugin {
     }
     if (incoming === undefined) return next();
     const found = incoming;
-    const { keys, stanzaId } = liveMessageKeys(stanza, found, this.#account);
+    const keys = liveMessageKeys(stanza, found, this.#account);
+    const stanzaId = keys.stanzaId;
     await this.#queue.run(found.senderJid, async () => {
       if (!this.#catchUp.claim(keys)) {
         this.#emit('duplicate', { from: found.senderJid, version: found.version, id: found.id, archiveId: stanzaId, reason: 'already-seen' });

@@ -82,16 +82,26 @@ describe('xmpp: OMEMO MAM catch-up bookkeeping', () => {
     const archivedIncoming = readArchivedOmemo(omemoMessage('m1'), OWN) as IncomingOmemo;
     const seen = new BoundedKeySet();
     const keys = liveMessageKeys(live, liveIncoming, OWN);
-    expect(keys).to.deep.equal({ keys: ['sid|A1'], stanzaId: 'A1' });
-    expect(seen.claim(keys.keys)).to.equal(true);
-    expect(seen.claim(archivedMessageKeys('A1', archivedIncoming))).to.equal(false);
+    expect(keys).to.deep.equal({ check: ['sid|A1'], record: ['sid|A1'], stanzaId: 'A1' });
+    expect(seen.claim(keys.check, keys.record)).to.equal(true);
+    const arch = archivedMessageKeys('A1', archivedIncoming);
+    expect(seen.claim(arch.check, arch.record)).to.equal(false);
+    // The live copy again (a stream-management resend): recognised by its stanza-id.
+    expect(seen.claim(keys.check, keys.record)).to.equal(false);
     // Without a stanza-id (a server without MAM on the live path): the sender's id, qualified by the sender.
     const plain = omemoMessage('m2');
     const other = new BoundedKeySet();
-    expect(other.claim(liveMessageKeys(plain, readIncomingOmemo(plain, OWN) as IncomingOmemo, OWN).keys)).to.equal(true);
-    expect(other.claim(archivedMessageKeys('A2', readArchivedOmemo(omemoMessage('m2'), OWN) as IncomingOmemo))).to.equal(false);
-    // The same id from another sender is another message.
-    expect(other.claim(archivedMessageKeys('A3', readArchivedOmemo(omemoMessage('m2', 'eve@example.org/x'), OWN) as IncomingOmemo))).to.equal(true);
+    const claim = (k: { check: readonly string[]; record: readonly string[] }): boolean => other.claim(k.check, k.record);
+    const liveKeys = liveMessageKeys(plain, readIncomingOmemo(plain, OWN) as IncomingOmemo, OWN);
+    expect(claim(liveKeys)).to.equal(true);
+    // Sender-chosen ids never suppress a live message (some clients reuse them) ...
+    expect(claim(liveKeys)).to.equal(true);
+    // ... but the archived copy of that message is recognised by them.
+    expect(claim(archivedMessageKeys('A2', readArchivedOmemo(omemoMessage('m2'), OWN) as IncomingOmemo))).to.equal(false);
+    // The same id from another sender is another message, and two archived messages reusing an id are two messages.
+    expect(claim(archivedMessageKeys('A3', readArchivedOmemo(omemoMessage('m2', 'eve@example.org/x'), OWN) as IncomingOmemo))).to.equal(true);
+    expect(claim(archivedMessageKeys('A4', readArchivedOmemo(omemoMessage('m9'), OWN) as IncomingOmemo))).to.equal(true);
+    expect(claim(archivedMessageKeys('A5', readArchivedOmemo(omemoMessage('m9'), OWN) as IncomingOmemo))).to.equal(true);
     // A carbon: the stanza-id on the forwarded message counts too.
     const carbon = xml('message', { from: OWN, to: `${OWN}/pc` }, xml('received', { xmlns: 'urn:xmpp:carbons:2' }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, live)));
     expect(liveMessageKeys(carbon, readIncomingOmemo(carbon, OWN) as IncomingOmemo, OWN).stanzaId).to.equal('A1');
