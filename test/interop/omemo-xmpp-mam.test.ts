@@ -13,6 +13,7 @@ import { xml } from '@xmpp/client';
 import { useProsody } from './prosody/prosody-mocha.js';
 import { connectOmemo, until, type OmemoClient } from './omemo-xmpp/omemo-clients.js';
 import { MemoryStore } from '../../lib/core/store/store.js';
+import { MamError } from '../../lib/xmpp/mam.js';
 import { parseStanza } from '../unit/xmpp/loopback.js';
 
 const NS_MAM = 'urn:xmpp:mam:2';
@@ -123,6 +124,17 @@ describe('interop: OMEMO MAM catch-up over Prosody (pep, mam, carbons)', functio
     expect(bobAgain.messages.map((m) => [m.text, m.archived, m.keyExchange])).to.deep.equal([['still fine', undefined, false], ['still fine 2', undefined, false]]);
     await bobAgain.omemo.send('alice@localhost', 'and back', { version: '2' });
     await until(() => alice.messages.some((m) => m.text === 'and back'), 'reply after the replay');
+    await ping(alice);
+
+    // Once more from scratch: the later messages carry no key exchange; their replay is a ratchet duplicate, not an error.
+    await disconnect(bobAgain);
+    const bobThird = await connect('bob', 'pc', bobStore, { mam: {} });
+    const third = await bobThird.omemo.catchUp({ since: new Date(Date.now() - 3_600_000) });
+    expect(third).to.include({ messages: 0, errors: 0 });
+    const reasons = bobThird.duplicates.filter((d) => d.from === 'alice@localhost').map((d) => d.reason);
+    expect(reasons).to.deep.equal([...Array(6).fill('key-exchange-replay'), 'ratchet-duplicate', 'ratchet-duplicate']);
+    expect(bobThird.errors).to.deep.equal([]);
+    expect(bobThird.messages).to.deep.equal([]);
   });
 
   it('two contacts picked the same one-time prekey while the device was offline: both key exchanges decrypt, then the prekey is deleted and the bundle republished', async () => {
@@ -262,5 +274,35 @@ describe('interop: OMEMO MAM catch-up with offline storage also delivering (pep,
     await until(() => bob.messages.length === 5, 'live message');
     const next = await bob.omemo.catchUp();
     expect(next).to.include({ fetched: 0, messages: 0, duplicates: 0, errors: 0 });
+  });
+});
+
+describe('interop: OMEMO MAM catch-up against a server without an archive (pep, carbons)', function () {
+  this.timeout(60_000);
+  const prosody = useProsody({ accounts: ['alice'], modules: ['pep', 'carbons'] });
+
+  it('catchUp() rejects with a typed MamError; the history sync it started is ended (no prekey held back)', async () => {
+    const alice = await connectOmemo(prosody.server, prosody.server.account('alice'), 'desk', { store: new MemoryStore(), mam: { auto: true } });
+    try {
+      // The automatic run reported the failure as an 'omemo-error' and resolved undefined.
+      expect(await alice.omemo.caughtUp()).to.equal(undefined);
+      const auto = alice.errors.find((e) => e.error.code.startsWith('xmpp.mam.'));
+      expect(auto?.error).to.be.instanceOf(MamError);
+      let caught: unknown;
+      try {
+        await alice.omemo.catchUp();
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).to.be.instanceOf(MamError);
+      const condition = (caught as MamError).condition;
+      expect(condition).to.be.oneOf(['feature-not-implemented', 'service-unavailable']);
+      expect((caught as MamError).code).to.equal(`xmpp.mam.${condition}`);
+      expect(alice.omemo.manager.historySync).to.equal(false);
+      // The query really went out and the server really refused it.
+      expect(alice.sentIqs.some((q) => q.includes('urn:xmpp:mam:2'))).to.equal(true);
+    } finally {
+      await alice.stop();
+    }
   });
 });
