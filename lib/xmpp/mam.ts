@@ -255,6 +255,7 @@ export class MamClient {
 
   /** Runs one query and returns its page (results in the order the server sent them: oldest first). */
   async query(filter: MamFilter, page: MamPageRequest, archive?: string): Promise<MamPage> {
+    if (typeof this.#iq.request !== 'function') throw new TypeError("MamClient: the iqCaller has no request(); pass @xmpp/client's iqCaller");
     const own = this.#account();
     const target = archive === undefined ? own : bareJid(archive);
     const b = this.#random(12);
