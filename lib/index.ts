@@ -9,7 +9,8 @@
  *   libotr file import/export; `FileStore` (atomic, optionally passphrase-encrypted),
  *   `MemoryStore`, `OverlayStore` and the `KeyValueStore` interface;
  * - `omemoPlugin(xmpp, options)`: OMEMO 0.3 and omemo:2 over PEP (lib/xmpp/omemo-plugin.ts),
- *   with `omemoMuc(xmpp, omemo)` for group chats (XEP-0384 section 6.7 over XEP-0045, lib/xmpp/omemo-muc.ts),
+ *   with MAM catch-up (`catchUp()`, XEP-0313 client `MamClient` in lib/xmpp/mam.ts),
+ *   `omemoMuc(xmpp, omemo)` for group chats (XEP-0384 section 6.7 over XEP-0045, lib/xmpp/omemo-muc.ts),
  *   and `EncryptionChooser` for OTR and OMEMO side by side;
  * - `omemoMedia({ omemo, iqCaller }, options)`: encrypted media, XEP-0454 `aesgcm://` files
  *   uploaded with XEP-0363 over validated HTTPS (lib/xmpp/omemo-media.ts), and `httpUpload`;
@@ -77,8 +78,25 @@ export {
   type OmemoSendResult,
   type OmemoXmppDependencies,
   type IqCalleeLike,
+  type OmemoMamOptions,
 } from './xmpp/omemo-plugin.js';
-export type { OmemoPluginEvents, OmemoMessageEvent } from './xmpp/omemo-events.js';
+export type { OmemoPluginEvents, OmemoMessageEvent, OmemoDuplicateReason } from './xmpp/omemo-events.js';
+export type { CatchUpResult, CatchUpRunOptions } from './xmpp/omemo-catch-up.js';
+export {
+  MamClient,
+  MamError,
+  buildMamQuery,
+  readMamResult,
+  readMamFin,
+  NS_MAM,
+  type MamFilter,
+  type MamPage,
+  type MamResult,
+  type MamFin,
+  type MamPagingOptions,
+  type MamClientOptions,
+  type MamIqCallerLike,
+} from './xmpp/mam.js';
 export { OmemoPep, type IqCallerLike, type FetchedDeviceList } from './xmpp/omemo-pep.js';
 export { OMEMO_FALLBACK_BODY, OMEMO_NOTIFY_FEATURES } from './xmpp/omemo-stanzas.js';
 export {

@@ -15,13 +15,18 @@
  *   a receiving chain passes ~53 messages), key-exchange completion, 0.3's automatic repair (at
  *   most once per device and run) and refuses distrusted senders.
  * - Trust per device fingerprint, policies BTBV (default) and manual (trust.ts).
+ * - History sync (MAM catch-up): between {@link beginHistorySync} and {@link endHistorySync} a
+ *   one-time prekey used by a key exchange is withdrawn from the bundle but kept, so another
+ *   sender who picked the same prekey from the bundle while we were offline still gets through;
+ *   {@link endHistorySync} deletes them (python-omemo's `after_history_sync`). The withdrawn ids
+ *   are persisted: a restart in between does not put them back into the bundle.
  *
  * Every operation runs exclusively (one at a time), works on copies, and persists only after
  * it succeeded: hostile input raises a typed ProtocolError and leaves stored state untouched.
  */
 import { bytesToHex, constantTimeEqual } from '../lib/core/bytes.js';
 import { sha256 } from '../lib/core/crypto/hash.js';
-import { MalformedMessageError, ProtocolError, StateError, VerificationError } from '../lib/core/errors.js';
+import { MalformedMessageError, ProtocolError, StateError, StorageError, VerificationError } from '../lib/core/errors.js';
 import { systemRandom } from '../lib/core/random.js';
 import type { RandomSource } from '../lib/core/random.js';
 import type { KeyValueStore } from '../lib/core/store/store.js';
@@ -64,6 +69,9 @@ export type { OmemoEvent, OutgoingMessage, OutgoingReason } from './manager-even
 
 /** Bound on the devices repaired automatically in one run (memory stays bounded under hostile input). */
 const MAX_REPAIRS_PER_RUN = 10_000;
+
+/** Bound on one-time prekeys kept per version during a history sync (each use adds a fresh one to the bundle). */
+const MAX_DEFERRED_PRE_KEYS = 500;
 
 /** Heartbeat threshold: python-omemo's STALENESS_MAGIC_NUMBER (XEP-0384 section 4.5 "~53"). */
 export const DEFAULT_HEARTBEAT_THRESHOLD = 53;
@@ -179,6 +187,28 @@ interface Pending {
   readonly events: OmemoEvent[];
   /** Secrets to zero once the operation is committed (used one-time prekeys). */
   readonly wipeAfterCommit: Uint8Array[];
+  /** One-time prekeys used during a history sync: withdrawn from the bundle, deleted by endHistorySync. */
+  readonly deferredPreKeys: Map<OmemoVersion, ReadonlySet<number>>;
+}
+
+function serializeDeferredPreKeys(deferred: ReadonlyMap<OmemoVersion, ReadonlySet<number>>): string {
+  return JSON.stringify({ v: 1, preKeys: Object.fromEntries(VERSIONS.map((v) => [v, [...(deferred.get(v) ?? [])]])) });
+}
+
+function parseDeferredPreKeys(text: string): Map<OmemoVersion, Set<number>> {
+  const doc = parseJsonDocument(text) as { v?: unknown; preKeys?: Record<string, unknown> } | null;
+  if (doc === null || typeof doc !== 'object' || doc.v !== 1 || typeof doc.preKeys !== 'object' || doc.preKeys === null) {
+    throw new StorageError('omemo.state.deferred-pre-keys', 'The deferred prekeys have an unknown shape or version');
+  }
+  const out = new Map<OmemoVersion, Set<number>>();
+  for (const v of VERSIONS) {
+    const ids = doc.preKeys[v] ?? [];
+    if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id) && id >= 1 && id <= 0xffffffff)) {
+      throw new StorageError('omemo.state.deferred-pre-keys', 'The deferred prekeys have an unknown shape or version');
+    }
+    out.set(v, new Set(ids as number[]));
+  }
+  return out;
 }
 
 /** See the module comment. Create with {@link OmemoSessionManager.open}. */
@@ -201,6 +231,8 @@ export class OmemoSessionManager {
   readonly #deviceLists = new Map<string, number[]>();
   readonly #bundles = new Map<string, NormalizedBundle | null>();
   readonly #repaired = new Set<string>();
+  readonly #deferredPreKeys = new Map<OmemoVersion, ReadonlySet<number>>();
+  #historySync = false;
   #outbox: OutgoingMessage[] = [];
   #tail: Promise<unknown> = Promise.resolve();
 
@@ -259,6 +291,8 @@ export class OmemoSessionManager {
       }
       const republish = await options.store.get(`${prefix}/republish`);
       if (republish !== undefined) for (const v of parseRepublish(parseJsonDocument(republish))) manager.#republish.add(v);
+      const deferred = await options.store.get(`${prefix}/deferred-pre-keys`);
+      if (deferred !== undefined) for (const [v, ids] of parseDeferredPreKeys(deferred)) manager.#deferredPreKeys.set(v, ids);
     }
     await manager.maintain();
     return manager;
@@ -300,7 +334,58 @@ export class OmemoSessionManager {
   /** The bundle to publish for `version` (the existing codecs' data type). */
   bundle(version: OmemoVersion): AnyBundle {
     checkVersion(version);
-    return versionBackend(version).bundle(this.#identity, this.#ownPreKeys(version));
+    const state = this.#ownPreKeys(version);
+    const deferred = this.#deferredPreKeys.get(version);
+    const published = deferred === undefined || deferred.size === 0 ? state : { ...state, preKeys: state.preKeys.filter((k) => !deferred.has(k.id)) };
+    return versionBackend(version).bundle(this.#identity, published);
+  }
+
+  /**
+   * Starts a history sync (MAM catch-up, XEP-0313): until {@link endHistorySync}, a one-time
+   * prekey a key exchange uses is withdrawn from the bundle (republish) but kept, because
+   * archived key exchanges of other senders may name the same prekey (every contact picks
+   * from the same published bundle while we are offline).
+   */
+  beginHistorySync(): Promise<void> {
+    return this.#exclusive(async () => {
+      this.#historySync = true;
+    });
+  }
+
+  /** Ends a history sync: deletes the one-time prekeys used since it began and refills; returns the versions to republish. */
+  endHistorySync(): Promise<readonly OmemoVersion[]> {
+    return this.#exclusive(async () => {
+      this.#historySync = false;
+      const changed: OmemoVersion[] = [];
+      const wipe: Uint8Array[] = [];
+      for (const version of VERSIONS) {
+        const ids = this.#deferredPreKeys.get(version);
+        if (ids === undefined || ids.size === 0) continue;
+        const state = this.#ownPreKeys(version);
+        for (const k of state.preKeys) if (ids.has(k.id)) wipe.push(k.privateKey);
+        const next = refillPreKeys({ ...state, preKeys: state.preKeys.filter((k) => !ids.has(k.id)) }, this.#random, this.#preKeyCount);
+        await this.#store.set(`${this.#prefix}/prekeys/${version}`, JSON.stringify(serializeOwnPreKeys(next)));
+        this.#preKeys.set(version, next);
+        this.#republish.add(version);
+        changed.push(version);
+      }
+      this.#deferredPreKeys.clear();
+      await this.#store.delete(`${this.#prefix}/deferred-pre-keys`);
+      await this.#saveRepublish();
+      for (const secret of wipe) secret.fill(0);
+      return changed;
+    });
+  }
+
+  /** Whether a history sync is running ({@link beginHistorySync}). */
+  get historySync(): boolean {
+    return this.#historySync;
+  }
+
+  /** One-time prekey ids used during history syncs and not deleted yet (withdrawn from the bundle). */
+  deferredPreKeyIds(version: OmemoVersion): readonly number[] {
+    checkVersion(version);
+    return [...(this.#deferredPreKeys.get(version) ?? [])];
   }
 
   /** The bundle as an XML element (`<bundle xmlns=...>`). */
@@ -623,9 +708,18 @@ export class OmemoSessionManager {
         // the peer may go on with the pairing we are replacing (libsignal keeps it the same way)
         previous: existing === undefined ? [] : [toPreviousSession(existing), ...existing.previous].slice(0, MAX_PREVIOUS_SESSIONS),
       };
-      pending.preKeys.set(version, refillPreKeys(removePreKey(preKeys, pk.id), this.#random, this.#preKeyCount));
+      const alreadyDeferred = pending.deferredPreKeys.get(version) ?? this.#deferredPreKeys.get(version);
+      if (this.#historySync && (alreadyDeferred?.size ?? 0) < MAX_DEFERRED_PRE_KEYS) {
+        // Kept for other archived key exchanges naming it; withdrawn from the bundle (see beginHistorySync).
+        const deferred = new Set(alreadyDeferred ?? []);
+        deferred.add(pk.id);
+        pending.deferredPreKeys.set(version, deferred);
+        pending.preKeys.set(version, refillPreKeys(preKeys, this.#random, this.#preKeyCount + deferred.size));
+      } else {
+        pending.preKeys.set(version, refillPreKeys(removePreKey(preKeys, pk.id), this.#random, this.#preKeyCount));
+        pending.wipeAfterCommit.push(pk.privateKey);
+      }
       pending.republish.add(version);
-      pending.wipeAfterCommit.push(pk.privateKey);
       pending.events.push({ kind: 'pre-key-used', version, preKeyId: pk.id });
       pending.events.push({ kind: 'session-built', version, jid: senderJid, deviceId: e.sid, initiation: 'passive' });
     } else {
@@ -816,11 +910,18 @@ export class OmemoSessionManager {
   // ------------------------------------------------------------------ internals: storage
 
   #pending(): Pending {
-    return { sessions: new Map(), devices: new Map(), preKeys: new Map(), republish: new Set(), events: [], wipeAfterCommit: [] };
+    return { sessions: new Map(), devices: new Map(), preKeys: new Map(), republish: new Set(), events: [], wipeAfterCommit: [], deferredPreKeys: new Map() };
   }
 
   /** Writes a finished operation's changes, then updates the caches. */
   async #commit(pending: Pending): Promise<void> {
+    if (pending.deferredPreKeys.size > 0) {
+      // Before the prekeys: a crash in between leaves a withdrawn prekey that is still held (harmless), never a used one in the bundle.
+      const merged = new Map(this.#deferredPreKeys);
+      for (const [v, ids] of pending.deferredPreKeys) merged.set(v, ids);
+      await this.#store.set(`${this.#prefix}/deferred-pre-keys`, serializeDeferredPreKeys(merged));
+      for (const [v, ids] of pending.deferredPreKeys) this.#deferredPreKeys.set(v, ids);
+    }
     for (const [k, session] of pending.sessions) {
       const [version, jid, deviceId] = k.split('|') as [OmemoVersion, string, string];
       const storeKey = this.#key('session', version, jid, Number(deviceId));

@@ -275,11 +275,6 @@ export function readAffiliationList(query: Element | undefined): { readonly jid:
   return out;
 }
 
-/** XEP-0359 `<origin-id id/>`. */
-export function originIdElement(id: string): Element {
-  return xml('origin-id', { xmlns: NS_SID, id });
-}
-
 /** The XEP-0359 origin-id of a message, else its `id` attribute. */
 export function originIdOf(message: Element): string | undefined {
   const origin = message.getChild('origin-id', NS_SID)?.attrs.id;

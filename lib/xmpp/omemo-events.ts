@@ -29,7 +29,21 @@ export interface OmemoMessageEvent {
   readonly id: string | undefined;
   /** omemo:2: the SCE envelope's `<time stamp>` as sent (XEP-0082), when present. */
   readonly sentAt: string | undefined;
+  /**
+   * Set when the message came from the archive (XEP-0313 catch-up): the archive's id (the
+   * XEP-0359 stanza-id) and when the server archived it (XEP-0203 delay stamp, ISO 8601).
+   */
+  readonly archived?: { readonly archiveId: string; readonly stamp: string | undefined } | undefined;
 }
+
+/**
+ * Why a message was recognised as one already handled: 'already-seen' (same stanza-id /
+ * message id as one processed live, from offline storage or by a catch-up), 'key-exchange-replay'
+ * (the manager recognised the key-exchange message: no prekey consumed twice),
+ * 'ratchet-duplicate' (an archived message whose key was used already), 'pre-key-used' (an
+ * archived key exchange naming a prekey this device consumed, with a session to the sender).
+ */
+export type OmemoDuplicateReason = 'already-seen' | 'key-exchange-replay' | 'ratchet-duplicate' | 'pre-key-used';
 
 /** The events, by name. */
 export interface OmemoPluginEvents {
@@ -42,6 +56,10 @@ export interface OmemoPluginEvents {
   readonly manager: OmemoEvent;
   /** An empty OMEMO message (key-exchange completion, heartbeat, repair) was received and consumed. */
   readonly 'empty-message': { readonly from: string; readonly version: OmemoVersion; readonly senderDeviceId: number };
+  /** A message handled before arrived again (offline storage and MAM, a replayed archive): not shown twice, not an error. */
+  readonly duplicate: {
+    readonly from: string; readonly version: OmemoVersion; readonly id: string | undefined; readonly archiveId: string | undefined; readonly reason: OmemoDuplicateReason;
+  };
   /** Hostile, undecryptable or failed input/output: the session stays usable. */
   readonly 'omemo-error': { readonly from: string | undefined; readonly version: OmemoVersion | undefined; readonly error: ProtocolError };
 }

@@ -53,7 +53,7 @@ import type { OmemoMucEvents } from './muc-events.js';
 import { MucJoinError, MucNotJoinedError, MucNotSuitableError } from './muc-errors.js';
 import { MucRoomState, type MucChange, type MucRoomStateOptions } from './muc-occupants.js';
 import {
-  RECIPIENT_AFFILIATIONS, affiliationListQuery, configSubmitQuery, joinPresence, leavePresence, originIdElement, originIdOf, readAffiliationList,
+  RECIPIENT_AFFILIATIONS, affiliationListQuery, configSubmitQuery, joinPresence, leavePresence, originIdOf, readAffiliationList,
   readMucPresence, readMucRoomNotice, readRoomFeatures, resourceOf, roomStanzaIdOf, setAffiliationQuery,
   type MucAffiliation, type MucRoomFeatures, type OmemoRoomConfig,
 } from './muc-stanzas.js';
@@ -387,8 +387,7 @@ export class OmemoMuc {
       for (const e of result.events) this.#emit('manager', e);
       const id = randomBytes(12).toString('base64url');
       const message = buildOmemoMessage(bare, id, version, result.element);
-      message.attrs.type = 'groupchat';
-      message.append(originIdElement(id));
+      message.attrs.type = 'groupchat'; // buildOmemoMessage already carries the origin-id (XEP-0359) the echo is matched by
       if (entry.sent.size >= MAX_SENT_REMEMBERED) {
         const oldest = entry.sent.keys().next().value;
         if (oldest !== undefined) entry.sent.delete(oldest);

@@ -34,10 +34,14 @@ import { OmemoSessionManager, type EncryptResult } from '../../omemo/session-man
 import type { OutgoingMessage } from '../../omemo/manager-events.js';
 import type { OmemoVersion } from '../../omemo/fingerprint.js';
 import type { TrustPolicy } from '../../omemo/trust.js';
-import { OwnDeviceMessageError } from '../../omemo/errors.js';
+import { NotForThisDeviceError, OwnDeviceMessageError } from '../../omemo/errors.js';
 import { createSceEnvelope, parseSceEnvelope, serializeSceEnvelope } from '../../omemo/sce.js';
 import { xmlElement } from '../../omemo/xml-element.js';
-import type { OmemoPluginEvents } from './omemo-events.js';
+import type { OmemoDuplicateReason, OmemoPluginEvents } from './omemo-events.js';
+import { MamClient, MamError, type MamIqCallerLike } from './mam.js';
+import {
+  OmemoCatchUp, liveMessageKeys, archivedMessageKeys, type ArchivedInfo, type CatchUpOutcome, type CatchUpResult, type CatchUpRunOptions,
+} from './omemo-catch-up.js';
 import { OmemoPep, decodeDeviceListPayload, type IqCallerLike } from './omemo-pep.js';
 import {
   NS_DISCO_INFO, CAPS_NODE, buildOmemoMessage, capsElement, capsVer, deviceListNode, discoFeatures, discoInfoResult, readIncomingOmemo, readPepEvent,
@@ -90,6 +94,22 @@ export interface OmemoPluginOptions {
   readonly consume?: boolean;
   /** Enable XEP-0280 carbons on every 'online' so our other devices see our messages (default true). */
   readonly enableCarbons?: boolean;
+  /** XEP-0313 catch-up ({@link OmemoPlugin.catchUp}); `auto` runs it after every 'online' announce. */
+  readonly mam?: OmemoMamOptions;
+}
+
+/** Options of the MAM catch-up (XEP-0313). */
+export interface OmemoMamOptions {
+  /** Catch up automatically after each 'online' (after the PEP announce); default false. */
+  readonly auto?: boolean;
+  /** Results per page (default 50). */
+  readonly pageSize?: number;
+  /** Bound on the results one catch-up fetches (default 1000). */
+  readonly maxMessages?: number;
+  /** Bound on remembered message ids for deduplication (default 5000). */
+  readonly dedupEntries?: number;
+  /** IQ timeout per page in ms (default 30 s). */
+  readonly timeoutMs?: number;
 }
 
 /** Options of {@link OmemoPlugin.send}. */
@@ -132,6 +152,8 @@ export class OmemoPlugin {
   #publishChain: Promise<void> = Promise.resolve();
   #closed = false;
   #announcedOnce = false;
+  readonly #catchUp: OmemoCatchUp;
+  #autoCatchUp: Promise<CatchUpResult | undefined> = Promise.resolve(undefined);
   readonly #listeners: { event: string; listener: (...args: unknown[]) => void }[] = [];
 
   /** Use {@link omemoPlugin}. */
@@ -147,6 +169,14 @@ export class OmemoPlugin {
     const entity = deps.entity;
     this.#outbox = new Outbox({ isOnline: () => entity.status === 'online', write: (element) => entity.send(element) });
     deps.middleware.use((context, next) => this.#incoming(context as IncomingContext, next));
+    const mam = new MamClient({
+      middleware: deps.middleware, iqCaller: deps.iqCaller as unknown as MamIqCallerLike, account: () => this.#account,
+      ...(options.mam?.timeoutMs === undefined ? {} : { timeoutMs: options.mam.timeoutMs }), random: this.#random,
+    });
+    this.#catchUp = new OmemoCatchUp({
+      mam, store: options.store, ...(options.now === undefined ? {} : { now: options.now }),
+      ...(options.mam?.dedupEntries === undefined ? {} : { dedupEntries: options.mam.dedupEntries }),
+    });
     deps.iqCallee?.get(NS_DISCO_INFO, 'query', (context) => {
       const node = (context as { element?: Element }).element?.attrs.node;
       return discoInfoResult(this.#features, typeof node === 'string' ? node : undefined);
@@ -155,6 +185,8 @@ export class OmemoPlugin {
       void this.#outbox.flush();
       this.#announce = this.#runAnnounce();
       this.#announce.catch(() => undefined);
+      this.#catchUp.resetSync();
+      this.#startAutoCatchUp();
     };
     entity.on('online', onOnline);
     this.#listeners.push({ event: 'online', listener: onOnline });
@@ -166,6 +198,7 @@ export class OmemoPlugin {
     const account = this.#options.account !== undefined ? bareJid(this.#options.account) : fromEntity;
     if (account === undefined || account.length === 0) throw new TypeError('omemoPlugin: options.account is required when the client has no jid yet');
     this.#account = account;
+    await this.#catchUp.init(account);
     this.#manager = await OmemoSessionManager.open({
       store: this.#options.store, ownJid: account,
       ...(this.#options.random === undefined ? {} : { random: this.#options.random }),
@@ -178,7 +211,65 @@ export class OmemoPlugin {
     if (this.#deps.entity.status === 'online') {
       this.#announce = this.#runAnnounce();
       this.#announce.catch(() => undefined);
+      this.#startAutoCatchUp();
     }
+  }
+
+  #startAutoCatchUp(): void {
+    if (this.#options.mam?.auto !== true || this.#manager === undefined) return;
+    // At once, before any message of the new stream: prekeys used from now on stay until the catch-up is done.
+    this.#manager.beginHistorySync().catch(() => undefined);
+    this.#autoCatchUp = this.#announce.catch(() => undefined).then(() => this.catchUp()).catch((error: unknown) => {
+      this.#emit('omemo-error', { from: undefined, version: undefined, error: asProtocolError(error, 'xmpp.mam.failed') });
+      return undefined;
+    });
+  }
+
+  // ---- MAM catch-up (XEP-0313) --------------------------------------------------------------
+
+  /**
+   * Fetches what the archive (XEP-0313) holds since the last catch-up and decrypts it oldest
+   * first, through the same per-sender queue as live messages: each OMEMO message becomes a
+   * 'message' event with `archived` set (our own messages sent from other devices included,
+   * `peer` = their `to`). A message already handled (live, from offline storage, or by an
+   * earlier catch-up) is a 'duplicate' event, never a second 'message' or an 'omemo-error'.
+   * Rejects with a MamError (`xmpp.mam.*`) when the server has no archive or does not answer.
+   */
+  catchUp(options: CatchUpRunOptions = {}): Promise<CatchUpResult> {
+    if (this.#closed) return Promise.reject(new StateError('xmpp.omemo.closed', 'the OMEMO plugin is closed'));
+    const mam = this.#options.mam;
+    const manager = this.manager;
+    return this.#catchUp.run((incoming, archived) => this.#processArchived(incoming, archived), {
+      ...(mam?.pageSize === undefined ? {} : { pageSize: mam.pageSize }),
+      ...(mam?.maxMessages === undefined ? {} : { maxMessages: mam.maxMessages }),
+      ...options,
+    }, {
+      // A history sync (session-manager.ts): one-time prekeys used meanwhile are kept for other archived key exchanges naming them.
+      start: () => manager.beginHistorySync(),
+      end: async (result, error) => {
+        // Ended when the archive was read to its end, or when there is no archive at all; a timeout leaves it for the next run.
+        const noArchive = error instanceof MamError && (error.condition === 'feature-not-implemented' || error.condition === 'service-unavailable');
+        if (result?.complete === true || noArchive) {
+          await manager.endHistorySync();
+          this.#republishInBackground();
+        }
+      },
+    });
+  }
+
+  /** The automatic catch-up of the latest 'online' (undefined when `mam.auto` is off or it failed: see 'omemo-error'). */
+  caughtUp(): Promise<CatchUpResult | undefined> {
+    return this.#autoCatchUp;
+  }
+
+  #processArchived(incoming: IncomingOmemo, archived: ArchivedInfo): Promise<CatchUpOutcome> {
+    return this.#queue.run(incoming.senderJid, async () => {
+      if (!this.#catchUp.claim(archivedMessageKeys(archived.archiveId, incoming))) {
+        this.#emit('duplicate', { from: incoming.senderJid, version: incoming.version, id: incoming.id, archiveId: archived.archiveId, reason: 'already-seen' });
+        return 'duplicate';
+      }
+      return this.#decrypt(incoming, archived);
+    });
   }
 
   /** The session manager (trust, fingerprints, devices). */
@@ -463,11 +554,32 @@ export class OmemoPlugin {
     }
     if (incoming === undefined) return next();
     const found = incoming;
-    await this.#queue.run(found.senderJid, () => this.#decrypt(found));
+    const keys = liveMessageKeys(stanza, found, this.#account);
+    const stanzaId = keys.stanzaId;
+    await this.#queue.run(found.senderJid, async () => {
+      if (!this.#catchUp.claim(keys)) {
+        this.#emit('duplicate', { from: found.senderJid, version: found.version, id: found.id, archiveId: stanzaId, reason: 'already-seen' });
+        return;
+      }
+      await this.#decrypt(found);
+      await this.#catchUp.noteLive(stanzaId).catch(() => undefined);
+    });
     return this.#options.consume === true ? undefined : next();
   }
 
-  async #decrypt(incoming: IncomingOmemo): Promise<void> {
+  #duplicate(incoming: IncomingOmemo, archived: ArchivedInfo | undefined, reason: OmemoDuplicateReason): CatchUpOutcome {
+    this.#emit('duplicate', { from: incoming.senderJid, version: incoming.version, id: incoming.id, archiveId: archived?.archiveId, reason });
+    return 'duplicate';
+  }
+
+  /** Whether `incoming`'s sender device has a session of its version (an archived key exchange naming a used prekey is then a replay). */
+  async #hasSession(incoming: IncomingOmemo): Promise<boolean> {
+    const sid = Number(incoming.encrypted.getChild('header')?.attrs.sid);
+    const devices = await this.manager.devices(incoming.senderJid);
+    return devices.some((d) => d.deviceId === sid && d.sessions.includes(incoming.version));
+  }
+
+  async #decrypt(incoming: IncomingOmemo, archived?: ArchivedInfo): Promise<CatchUpOutcome> {
     const manager = this.manager;
     const from = incoming.senderJid;
     try {
@@ -481,9 +593,11 @@ export class OmemoPlugin {
       for (const e of result.events) this.#emit('manager', e);
       await this.#sendOutgoing(result.toSend);
       this.#republishInBackground();
+      // The same key-exchange message again (offline storage and MAM, a resend): no second prekey use, no second event.
+      if (result.duplicate) return this.#duplicate(incoming, archived, 'key-exchange-replay');
       if (result.plaintext === undefined) {
         this.#emit('empty-message', { from, version: result.version, senderDeviceId: result.senderDeviceId });
-        return;
+        return 'empty';
       }
       let text: string;
       let sentAt: string | undefined;
@@ -499,21 +613,35 @@ export class OmemoPlugin {
         const body = envelope.content.find((c) => c.name === 'body' && c.attrs['xmlns'] === 'jabber:client');
         if (body === undefined) {
           this.#emit('empty-message', { from, version: result.version, senderDeviceId: result.senderDeviceId });
-          return;
+          return 'empty';
         }
         text = body.text;
       }
       replaceFallbackBody(incoming.message, text);
+      // An archived message of ours (sent by another device) belongs to the conversation with its addressee.
+      const outgoing = incoming.carbon === 'sent' || (archived !== undefined && from === this.#account);
       this.#emit('message', {
-        from, fromFull: incoming.senderFullJid, to: incoming.toJid, peer: incoming.carbon === 'sent' ? incoming.toJid : from, text, version: result.version,
+        from, fromFull: incoming.senderFullJid, to: incoming.toJid, peer: outgoing ? incoming.toJid : from, text, version: result.version,
         senderDeviceId: result.senderDeviceId, trust: result.trust, carbon: incoming.carbon, keyExchange: result.keyExchange, id: incoming.id, sentAt,
+        ...(archived === undefined ? {} : { archived }),
       });
+      return 'message';
     } catch (error) {
       // Our own message reflected back (e.g. by an archive) is not an error to report.
-      if (error instanceof OwnDeviceMessageError) return;
+      if (error instanceof OwnDeviceMessageError) return 'skipped';
+      if (archived !== undefined) {
+        // The archive holds messages for our other devices and from before this device existed.
+        if (error instanceof NotForThisDeviceError) return 'skipped';
+        // Already decrypted (live or by an earlier catch-up whose memory is gone): a replay, not an attack.
+        if (error instanceof ProtocolError && error.code === 'omemo.ratchet-duplicate') return this.#duplicate(incoming, archived, 'ratchet-duplicate');
+        if (error instanceof ProtocolError && error.code === 'omemo.unknown-pre-key' && (await this.#hasSession(incoming).catch(() => false))) {
+          return this.#duplicate(incoming, archived, 'pre-key-used');
+        }
+      }
       this.#emit('omemo-error', { from, version: incoming.version, error: asProtocolError(error) });
       // 0.3 repair messages the manager queued on a failure.
       await this.#sendOutgoing(manager.drainOutgoing()).catch(() => undefined);
+      return 'error';
     }
   }
 
@@ -528,6 +656,7 @@ export class OmemoPlugin {
     this.#closed = true;
     for (const { event, listener } of this.#listeners.splice(0)) this.#deps.entity.removeListener(event, listener);
     await this.#announce.catch(() => undefined);
+    await this.#autoCatchUp.catch(() => undefined);
     await this.idle().catch(() => undefined);
   }
 }

@@ -164,12 +164,14 @@ export function isMissingNode(error: unknown): boolean {
 /**
  * `<message type='chat' to id>` with the `<encrypted>` element, XEP-0380's
  * `<encryption name='OMEMO' namespace>`, XEP-0334's `<store/>` (offline storage and MAM keep
- * OMEMO messages: other devices need them) and, unless `body` is false (empty key-transport
+ * OMEMO messages: other devices need them), XEP-0359's `<origin-id>` and, unless `body` is false (empty key-transport
  * messages), the fallback body.
  */
 export function buildOmemoMessage(to: string, id: string, version: OmemoVersion, encrypted: XmlElement, body = true): Element {
   const message = xml('message', { to, type: 'chat', id }, toLtx(encrypted), xml('encryption', { xmlns: NS_EME, name: 'OMEMO', namespace: namespaceOf(version) }));
   message.append(xml('store', { xmlns: NS_HINTS }));
+  // XEP-0359 origin-id: lets our other devices recognise this message when it comes back from the archive.
+  message.append(xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id }));
   if (body) message.append(xml('body', {}, OMEMO_FALLBACK_BODY));
   return message;
 }

@@ -30,6 +30,12 @@ export interface OmemoClient {
   readonly errors: OmemoPluginEvents['omemo-error'][];
   readonly devices: OmemoPluginEvents['devices'][];
   readonly empties: OmemoPluginEvents['empty-message'][];
+  /** The session manager's events (prekey used, session built, ...). */
+  readonly managerEvents: OmemoPluginEvents['manager'][];
+  /** Messages recognised as already handled (MAM catch-up, offline storage). */
+  readonly duplicates: OmemoPluginEvents['duplicate'][];
+  /** IQ stanzas this connection wrote (MAM queries among them), serialized. */
+  readonly sentIqs: string[];
   stop(): Promise<void>;
 }
 
@@ -47,8 +53,10 @@ export async function connectOmemo(
     if (element.name === 'message') raw.push(element.toString());
   });
   const sent: string[] = [];
+  const sentIqs: string[] = [];
   xmpp.on('send', (element: XmppClientElement) => {
     if (element.name === 'message') sent.push(element.toString());
+    if (element.name === 'iq') sentIqs.push(element.toString());
   });
   const store = options.store ?? new MemoryStore();
   // Few prekeys: bundle generation and publishing stay fast; the protocol is the same.
@@ -61,11 +69,15 @@ export async function connectOmemo(
   omemo.on('devices', (d) => devices.push(d));
   const empties: OmemoClient['empties'] = [];
   omemo.on('empty-message', (e) => empties.push(e));
+  const managerEvents: OmemoClient['managerEvents'] = [];
+  omemo.on('manager', (e) => managerEvents.push(e));
+  const duplicates: OmemoClient['duplicates'] = [];
+  omemo.on('duplicate', (d) => duplicates.push(d));
   await xmpp.start();
   await omemo.announced();
   await omemo.presence();
   return {
-    xmpp, omemo, jid: `${account.jid}/${resource}`, bare: account.jid, store, raw, sent, messages, errors, devices, empties,
+    xmpp, omemo, jid: `${account.jid}/${resource}`, bare: account.jid, store, raw, sent, messages, errors, devices, empties, managerEvents, duplicates, sentIqs,
     async stop() {
       await omemo.close();
       xmpp.reconnect.stop();
