@@ -22,6 +22,8 @@ import { Profanity, PROFANITY_PEER, probeProfanity } from './clients/profanity.j
 import { useProsody } from './prosody/prosody-mocha.js';
 import { connectOmemo, until, type OmemoClient } from './omemo-xmpp/omemo-clients.js';
 import { parseStanza } from '../unit/xmpp/loopback.js';
+import { MemoryStore } from '../../lib/core/store/store.js';
+import { connectOtr, eventsNamed, rawBodies, type OtrClient } from './otr-xmpp/otr-clients.js';
 
 const NS_AXOLOTL = 'eu.siacs.conversations.axolotl';
 const botScript = fileURLToPath(new URL('../../examples/echo-bot/echo-bot.ts', import.meta.url));
@@ -33,16 +35,17 @@ function loggedMessage(p: Profanity, direction: 'SENT' | 'RECV', id: string): st
 
 describe('interop: the OMEMO plugin vs profanity (libsignal-protocol-c) over Prosody', function () {
   this.timeout(180_000);
-  const fixture = useProsody({ accounts: ['alice', 'bob', 'carol'], modules: ['pep', 'carbons'] });
+  const fixture = useProsody({ accounts: ['alice', 'bob', 'carol', 'dave'], modules: ['pep', 'carbons'] });
   let prof: Profanity | undefined;
   let alice: OmemoClient | undefined;
   let bot: ChildProcess | undefined;
+  let dave: OtrClient | undefined;
 
   before(async function () {
     this.timeout(180_000);
     requirePeer(this, PROFANITY_PEER, probeProfanity());
     const { server } = fixture;
-    prof = await Profanity.start({ server, account: server.account('bob'), contacts: [server.account('alice'), server.account('carol')] });
+    prof = await Profanity.start({ server, account: server.account('bob'), contacts: [server.account('alice'), server.account('carol'), server.account('dave')] });
     await prof.omemoGenerate();
     alice = await connectOmemo(server, server.account('alice'), 'bot');
   });
@@ -56,6 +59,7 @@ describe('interop: the OMEMO plugin vs profanity (libsignal-protocol-c) over Pro
     }
     await prof?.stop();
     await alice?.stop();
+    await dave?.stop();
   });
 
   function peers(): { p: Profanity; a: OmemoClient } {
@@ -153,5 +157,34 @@ describe('interop: the OMEMO plugin vs profanity (libsignal-protocol-c) over Pro
     await p.waitForScreen(/^\d\d:\d\d:\d\d ~ carol@localhost\/bot: echo: ping the bot\s*$/m, 30_000);
     expect(lines).to.include(`omemo-message bob@localhost device=${p.deviceId} v0.3 trust=trusted`);
     expect(lines.join('\n')).to.not.include('ping the bot');
+  });
+
+  it('OTR v2 (profanity\'s libotr offers v1/v2 only): profanity starts, one encrypted message each way, fingerprints agree', async () => {
+    const { p } = peers();
+    const { server } = fixture;
+    const d = await connectOtr(server, server.account('dave'), 'desk', { store: new MemoryStore(), policy: 'manual' });
+    dave = d;
+    await p.otrGenerate();
+    expect(await p.otrStart('dave@localhost')).to.deep.equal({ trusted: false });
+    await until(() => eventsNamed(d, 'secure').length === 1, 'AKE with profanity', 30_000);
+    const secure = eventsNamed(d, 'secure')[0];
+    expect(secure).to.include({ jid: p.fullJid, version: 2, instanceTag: 0 });
+    expect(secure?.fingerprint).to.equal(await p.otrOwnFingerprint());
+    expect(await p.otrPeerFingerprint('dave@localhost')).to.equal(await d.otr.ourFingerprint());
+
+    await p.msg('dave@localhost', 'otr from profanity');
+    await until(() => d.messages.some((m) => m.text === 'otr from profanity'), 'profanity -> plugin over OTR', 30_000);
+    expect(d.messages.find((m) => m.text === 'otr from profanity')).to.include({ from: p.fullJid, encrypted: true });
+    expect((await d.otr.send('bob@localhost', 'otr from the plugin')).kind).to.equal('encrypted');
+    // `~` marks a message libotr decrypted.
+    await p.waitForScreen(/^\d\d:\d\d:\d\d ~ dave@localhost\/desk: otr from the plugin\s*$/m, 30_000);
+
+    // Both directions were OTR data messages on the wire, never the text.
+    const bodies = rawBodies(d);
+    expect(bodies.some((b) => b.startsWith('?OTR:'))).to.equal(true);
+    for (const b of bodies) expect(b).to.not.include('otr from profanity');
+    for (const s of d.sent) expect(s).to.not.include('otr from the plugin');
+    expect(p.log()).to.not.match(/SENT: <message[^\n]*otr from profanity/);
+    expect(eventsNamed(d, 'otr-error')).to.deep.equal([]);
   });
 });

@@ -93,6 +93,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** A printed OMEMO fingerprint: 8 groups of 8 hex digits joined by dashes. */
 const PRINTED_FP = '([0-9a-f]{8}(?:-[0-9a-f]{8}){7})';
 
+/** libotr's human OTR fingerprint: five groups of 8 uppercase hex digits. */
+const HUMAN_OTR_FP = '([0-9A-F]{8}(?: [0-9A-F]{8}){4})';
+
 /** profanity's printed fingerprint ("1eea050f-1e82aaac-...") to 64 lowercase hex digits. */
 export function fingerprintFromPrinted(printed: string): string {
   const hex = printed.replace(/-/g, '').toLowerCase();
@@ -396,9 +399,49 @@ export class Profanity {
     }
   }
 
-  /** `/omemo trust JID FP` (64 hex digits). */
-  async omemoTrust(jid: string, fingerprintHex: string): Promise<void> {
-    await this.command(`/omemo trust ${jid} ${fingerprintToPrinted(fingerprintHex)}`);
+  /**
+   * `/omemo trust JID FP` (64 hex digits). profanity then fetches the device's bundle again and
+   * only then builds a session with it: a message sent before that is encrypted for nobody
+   * ("This message cannot be decrypted for any recipient"). So this waits, in the debug log,
+   * for the session (pass `awaitSession: false` for a device profanity already has one with).
+   */
+  async omemoTrust(jid: string, fingerprintHex: string, options: { awaitSession?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const mark = await this.command(`/omemo trust ${jid} ${fingerprintToPrinted(fingerprintHex)}`);
+    if (options.awaitSession === false) return;
+    await this.waitForLog(new RegExp(`\\[OMEMO\\] create session with ${escapeRegex(jid)} device \\d+`), { since: mark, timeoutMs: options.timeoutMs ?? 30_000 });
+  }
+
+  /** `/otr gen`: has libotr generate profanity's DSA key; resolves when it is done. */
+  async otrGenerate(timeoutMs = 120_000): Promise<void> {
+    await this.command('/win 1'); // the console shows the key generation notices
+    await this.command('/otr gen');
+    await this.waitForScreen(/Private key generation complete/, timeoutMs);
+  }
+
+  /**
+   * `/otr start JID`: opens the chat window with `jid` and sends libotr's OTR Query Message
+   * (profanity's libotr policy offers v1/v2 only); resolves when profanity shows the session
+   * started, with whether it calls the contact's fingerprint trusted.
+   */
+  async otrStart(jid: string, timeoutMs = 60_000): Promise<{ readonly trusted: boolean }> {
+    await this.command(`/otr start ${jid}`);
+    const m = await this.waitForScreen(/OTR session started \((trusted|untrusted)\)/, timeoutMs);
+    return { trusted: m[1] === 'trusted' };
+  }
+
+  /** profanity's own OTR fingerprint (`/otr myfp`), 40 lowercase hex digits. */
+  async otrOwnFingerprint(): Promise<string> {
+    await this.command('/otr myfp');
+    const m = await this.waitForScreen(new RegExp(`Your OTR fingerprint: ${HUMAN_OTR_FP}`));
+    return (m[1] ?? '').replace(/ /g, '').toLowerCase();
+  }
+
+  /** The OTR fingerprint of `jid` in the running session (`/otr theirfp` in its chat window), 40 lowercase hex. */
+  async otrPeerFingerprint(jid: string): Promise<string> {
+    await this.focus(jid);
+    await this.command('/otr theirfp');
+    const m = await this.waitForScreen(new RegExp(`${escapeRegex(jid)}'s OTR fingerprint: ${HUMAN_OTR_FP}`));
+    return (m[1] ?? '').replace(/ /g, '').toLowerCase();
   }
 
   /** `/msg JID TEXT`: sends in (and focuses) the chat window with `jid`; OMEMO-encrypted once `/omemo start` ran. */
