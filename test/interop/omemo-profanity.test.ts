@@ -11,6 +11,8 @@
  *   fingerprint profanity prints for itself.
  * - examples/echo-bot (its own process) answers profanity's OMEMO message; profanity shows
  *   the echo.
+ * - OTR v2 (profanity's libotr policy offers v1/v2, not v3) with the OTR plugin: profanity
+ *   starts, one encrypted message each way, each side's fingerprint as the other reports it.
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,8 +23,8 @@ import { requirePeer } from './peer-availability.js';
 import { Profanity, PROFANITY_PEER, probeProfanity } from './clients/profanity.js';
 import { useProsody } from './prosody/prosody-mocha.js';
 import { connectOmemo, until, type OmemoClient } from './omemo-xmpp/omemo-clients.js';
-import { parseStanza } from '../unit/xmpp/loopback.js';
 import { MemoryStore } from '../../lib/core/store/store.js';
+import { parseStanza } from '../unit/xmpp/loopback.js';
 import { connectOtr, eventsNamed, rawBodies, type OtrClient } from './otr-xmpp/otr-clients.js';
 
 const NS_AXOLOTL = 'eu.siacs.conversations.axolotl';
@@ -33,7 +35,7 @@ function loggedMessage(p: Profanity, direction: 'SENT' | 'RECV', id: string): st
   return p.log().split('\n').find((l) => l.includes(`${direction}: <message`) && l.includes(`id="${id}"`));
 }
 
-describe('interop: the OMEMO plugin vs profanity (libsignal-protocol-c) over Prosody', function () {
+describe('interop: the OMEMO and OTR plugins vs profanity (libsignal-protocol-c, libotr) over Prosody', function () {
   this.timeout(180_000);
   const fixture = useProsody({ accounts: ['alice', 'bob', 'carol', 'dave'], modules: ['pep', 'carbons'] });
   let prof: Profanity | undefined;

@@ -153,13 +153,10 @@ async function subscription(x: SecureXmppClient, jid: string): Promise<string> {
 }
 
 /** Publishes an empty OMEMO 0.3 device list (access model open) unless the account has one. */
-async function ensureDeviceListNode(x: SecureXmppClient): Promise<void> {
-  try {
-    await x.iqCaller.get(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node: NODE_DEVICELIST_03 })));
-    return;
-  } catch {
-    // item-not-found: no list yet
-  }
+async function ensureDeviceListNode(x: SecureXmppClient, jid: string): Promise<void> {
+  // The account's PEP nodes (disco#items of its bare JID), rather than fetching a missing node.
+  const nodes = await x.iqCaller.get(xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' }), jid);
+  if (nodes.getChildren('item').some((i) => i.attrs['node'] === NODE_DEVICELIST_03)) return;
   await x.iqCaller.set(xml('pubsub', { xmlns: NS_PUBSUB },
     xml('publish', { node: NODE_DEVICELIST_03 }, xml('item', { id: 'current' }, xml('list', { xmlns: 'eu.siacs.conversations.axolotl' }))),
     xml('publish-options', {}, xml('x', { xmlns: 'jabber:x:data', type: 'submit' },
@@ -175,7 +172,7 @@ async function prepareAccount(server: ProsodyServer, account: ProsodyAccount, co
   const own = await setupClient(server, account, 'profanity-setup');
   const others: SecureXmppClient[] = [];
   try {
-    await ensureDeviceListNode(own);
+    await ensureDeviceListNode(own, account.jid);
     for (const contact of contacts) {
       const other = await setupClient(server, contact, 'profanity-setup');
       others.push(other);
