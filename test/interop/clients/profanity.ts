@@ -22,8 +22,8 @@
  *   (`presence`) applies, so only contacts subscribed to its presence can fetch it.
  *   `contacts` are therefore made mutual presence subscribers before profanity logs in.
  * - libsignal refuses a key exchange from an identity profanity does not trust; in the
- *   default `manual` trust mode the contact's fingerprint must be trusted first
- *   (`/omemo start JID` fetches it, `/omemo trust JID FP`).
+ *   default `manual` trust mode (kept here) the contact's fingerprint must be trusted first
+ *   (`/omemo start JID` fetches it, `/omemo trust JID FP`, then profanity builds a session).
  * - Fingerprints are printed as 8 dash-separated groups of 8 lowercase hex digits: the
  *   32-byte Curve25519 identity key without its 0x05 type byte.
  */
@@ -64,9 +64,6 @@ export function probeProfanity(): PeerProbe {
   return { available: true };
 }
 
-/** profanity's OMEMO trust modes (`/omemo trustmode`). */
-export type ProfanityTrustMode = 'manual' | 'firstusage' | 'blind';
-
 /** Options of {@link Profanity.start}. */
 export interface ProfanityOptions {
   readonly server: ProsodyServer;
@@ -75,8 +72,6 @@ export interface ProfanityOptions {
   readonly resource?: string;
   /** Accounts made mutual presence subscribers of `account` before profanity logs in. */
   readonly contacts?: readonly ProsodyAccount[];
-  /** OMEMO trust mode (default `manual`: fingerprints are trusted with {@link Profanity.omemoTrust}). */
-  readonly trustMode?: ProfanityTrustMode;
   /** Milliseconds to wait for login (default 30000). */
   readonly startTimeoutMs?: number;
 }
@@ -300,10 +295,6 @@ export class Profanity {
       await p.waitForScreen(/Welcome to Profanity/, timeoutMs);
       await p.command(`/connect ${account.jid}`);
       await p.waitForScreen(new RegExp(`${escapeRegex(p.fullJid)} logged in successfully`), timeoutMs);
-      if (options.trustMode !== undefined && options.trustMode !== 'manual') {
-        await p.command(`/omemo trustmode ${options.trustMode}`);
-        await p.waitForScreen(new RegExp(`setting to ${options.trustMode}`));
-      }
       return p;
     } catch (error) {
       const detail = await p.#diagnostics();
