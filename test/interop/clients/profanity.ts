@@ -265,7 +265,6 @@ export class Profanity {
         '[ui]',
         'splash=false',
         'vercheck=false',
-        'titlebar.show=false',
         '',
         '[notifications]',
         'message=false',
