@@ -112,8 +112,9 @@ describe('conformance kit over XMPP (through Prosody)', function () {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    async function withLineBot<T>(account: string, transport: ReturnType<typeof inProcessOurEngine>, body: (jid: string) => Promise<T>, smpSecret?: string): Promise<T> {
+    async function withLineBot<T>(account: string, transport: ReturnType<typeof inProcessOurEngine>, body: (jid: string) => Promise<T>, smpSecret?: string, endWhenPeerEnds = true): Promise<T> {
       const bot = await LineEchoBot.start({
+        endWhenPeerEnds,
         server: prosody.server,
         account: prosody.server.account(account),
         peer: prosody.server.account('kit').jid,
@@ -129,22 +130,25 @@ describe('conformance kit over XMPP (through Prosody)', function () {
       }
     }
 
-    it('libotr 4.1.1 (the harness as an echo bot) passes every scenario that can run over XMPP', async function () {
+    it('libotr 4.1.1 (the harness as an echo bot, left FINISHED after each scenario) passes every scenario that can run over XMPP', async function () {
       requirePeer(this, LIBOTR_PEER, probeLibotr());
       const harness = buildHarness();
-      const report = await withLineBot('libotr', spawnLineProgram([harness], { label: 'libotr' }), (jid) => kitAgainst(prosody.server, jid, { smpSecret: SMP_SECRET }), SMP_SECRET);
+      const report = await withLineBot('libotr', spawnLineProgram([harness], { label: 'libotr' }), (jid) => kitAgainst(prosody.server, jid, { smpSecret: SMP_SECRET }), SMP_SECRET, false);
       expect(failing(report)).to.deep.equal([]);
       expect(report.results.map((r) => r.id)).to.deep.equal(RUNNABLE);
     });
 
-    for (const [broken, expected] of [
-      ['no-mac-reveal', 'data.mac-keys-revealed'],
-      ['accept-replay', 'hostile.replayed-counter'],
-    ] as const satisfies readonly (readonly [BrokenBehaviour, string])[]) {
+    for (const [broken, expected, why] of [
+      ['no-mac-reveal', 'data.mac-keys-revealed', /revealed no MAC keys/],
+      ['accept-replay', 'hostile.replayed-counter', /echoed the replayed Data Message/],
+    ] as const satisfies readonly (readonly [BrokenBehaviour, string, RegExp])[]) {
       it(`our engine with --broken ${broken} fails exactly ${expected}`, async () => {
         const report = await withLineBot('line', inProcessOurEngine([broken]), (jid) => kitAgainst(prosody.server, jid));
         expect(report.results.map((r) => r.id)).to.deep.equal(WITHOUT_SMP);
         expect(report.results.filter((r) => r.status !== 'pass').map((r) => r.id)).to.deep.equal([expected]);
+        const failure = report.results.find((r) => r.id === expected);
+        expect(failure?.status).to.equal('fail');
+        expect(failure?.message).to.match(why);
         expect(report.notApplicable.map((n) => n.id)).to.include('smp.same-secret');
       });
     }

@@ -5,7 +5,8 @@
  * secureClient (the server's CA), approves presence subscriptions, feeds every body from its
  * one peer to the implementation (`receive`), sends what the implementation answers, and
  * answers every decrypted text with `echo: <text>` (the echo contract). With `smpSecret` it
- * answers SMP requests with that secret. One promise chain keeps everything in order.
+ * answers SMP requests with that secret. When the peer ends the session it ends its side too,
+ * like examples/echo-bot (unless `endWhenPeerEnds: false`). One promise chain keeps everything in order.
  */
 import { xml } from '@xmpp/client';
 import type { XmppClientElement } from '@xmpp/client';
@@ -26,6 +27,12 @@ export interface LineEchoBotOptions {
   /** Line-protocol policy (default `default`, libotr's opportunistic). */
   readonly policy?: string;
   readonly smpSecret?: string;
+  /**
+   * When the peer ends the session (its Disconnected TLV puts this side in FINISHED), end it
+   * here too, back to PLAINTEXT, as examples/echo-bot does (default true). With false the
+   * bot stays FINISHED until the peer starts a new session, as a client without a user does.
+   */
+  readonly endWhenPeerEnds?: boolean;
 }
 
 /** A running echo bot. */
@@ -78,6 +85,7 @@ export class LineEchoBot {
         const eventsBefore = this.party.events.length;
         const answer = await this.party.receive(body);
         await this.#send(from, answer.wire);
+        if (options.endWhenPeerEnds !== false && (await this.party.status()).msgstate === 'finished') await this.#send(from, (await this.party.end()).wire);
         if (answer.show !== null && answer.decrypted) await this.#send(from, (await this.party.send(`echo: ${answer.show}`)).wire);
         const asked = this.party.events.slice(eventsBefore).some((e) => e.type === 'smp' && (e.event === 'ask_for_secret' || e.event === 'ask_for_answer'));
         if (asked && options.smpSecret !== undefined) await this.#send(from, (await this.party.smpRespond(options.smpSecret)).wire);
