@@ -246,15 +246,22 @@ async function conformanceOverXmpp(
     ...(x.ca === undefined ? {} : { ca: readFileSync(x.ca, 'utf8') }),
     ...(x.pins.length === 0 ? {} : { pins: x.pins }),
   };
-  const wire = await XmppPeerWire.connect({
-    service: x.service,
-    jid: x.jid,
-    password,
-    peer: x.peer,
-    tls,
-    ...(x.domain === undefined ? {} : { domain: x.domain }),
-    ...(x.resource === undefined ? {} : { resource: x.resource }),
-  });
+  let wire: XmppPeerWire;
+  try {
+    wire = await XmppPeerWire.connect({
+      service: x.service,
+      jid: x.jid,
+      password,
+      peer: x.peer,
+      tls,
+      ...(x.domain === undefined ? {} : { domain: x.domain }),
+      ...(x.resource === undefined ? {} : { resource: x.resource }),
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    console.error(`conformance --xmpp: cannot log in as ${x.jid} at ${x.service}: ${error instanceof Error ? error.message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`);
+    return 1;
+  }
   const toStdout = report.json === '-';
   const progress = toStdout ? process.stderr : process.stdout;
   progress.write(`logged in as ${wire.ownJid}; testing ${x.peer}\n`);

@@ -18,6 +18,7 @@ import { XmppPeerWire } from '../../lib/conformance/party-xmpp.js';
 import { runXmppConformance, type XmppConformanceReport } from '../../lib/conformance/runner-xmpp.js';
 import { XMPP_SCENARIOS } from '../../lib/conformance/scenarios-xmpp.js';
 import { LineEchoBot } from './clients/line-echo-bot.js';
+import { PotrBot, POTR_BOT_PEER, probePotrBot } from './clients/potr-bot.js';
 import { buildHarness } from './libotr/libotr-peer.js';
 import { LIBOTR_PEER, probeLibotr, requirePeer } from './peer-availability.js';
 import { useProsody } from './prosody/prosody-mocha.js';
@@ -53,7 +54,7 @@ async function kitAgainst(server: ProsodyServer, peer: string, options: { smpSec
 
 describe('conformance kit over XMPP (through Prosody)', function () {
   this.timeout(600_000);
-  const prosody = useProsody({ accounts: ['kit', 'bot', 'line', 'libotr'], modules: ['pep'] });
+  const prosody = useProsody({ accounts: ['kit', 'bot', 'line', 'libotr', 'potr'], modules: ['pep'] });
 
   describe('examples/echo-bot (the OTR plugin, its own process)', () => {
     let bot: ChildProcess | undefined;
@@ -154,6 +155,23 @@ describe('conformance kit over XMPP (through Prosody)', function () {
     }
   });
 
+  it('python-potr 1.0.2 (slixmpp echo bot, OTR v2 only) passes exactly version.v2.reference and fails every scenario that asks for version 3', async function () {
+    requirePeer(this, POTR_BOT_PEER, probePotrBot());
+    const { bot, online } = await PotrBot.start(prosody.server, prosody.server.account('potr'));
+    try {
+      const report = await kitAgainst(prosody.server, online.jid);
+      expect(report.results.map((r) => r.id)).to.deep.equal(WITHOUT_SMP);
+      expect(report.results.filter((r) => r.status === 'pass').map((r) => r.id)).to.deep.equal(['version.v2.reference']);
+      for (const r of report.results.filter((x) => x.status !== 'pass')) {
+        expect(r.status, r.id).to.equal('fail');
+        expect(r.message, r.id).to.match(/version 2( D-H Commit)?, expected 3|sent a version 2 D-H Commit/);
+      }
+      expect(report.results.find((r) => r.id === 'version.v2.reference')?.notes.join(' ')).to.include(`fingerprint ${online.fingerprint}`);
+    } finally {
+      await bot.stop();
+    }
+  });
+
   it('the CLI: --xmpp with --ca, password from the environment (never printed), --only, JSON and HTML reports, exit status', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kit-xmpp-cli-'));
     const kit = prosody.server.account('kit');
@@ -170,7 +188,7 @@ describe('conformance kit over XMPP (through Prosody)', function () {
         const json = join(dir, 'report.json');
         const html = join(dir, 'report.html');
         const child = spawn(process.execPath, ['--import', 'tsx', cliScript, 'conformance', '--xmpp',
-          '--service', prosody.server.service, '--jid', kit.jid, '--peer', bot.fullJid, '--ca', prosody.server.caPath,
+          '--service', prosody.server.service, '--jid', kit.jid, '--peer', bot.fullJid, '--ca', prosody.server.caPath, '--pin', `sha256/${prosody.server.servedCertificate.spkiSha256}`,
           '--only', 'start.query,hostile.bad-mac,smp,session', '--settle-ms', '800', '--json', json, '--html', html,
         ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFORMANCE_XMPP_PASSWORD: kit.password } });
         let out = '';
@@ -191,9 +209,25 @@ describe('conformance kit over XMPP (through Prosody)', function () {
         expect(report.results.map((r) => r.id)).to.deep.equal(['start.query.reference', 'hostile.bad-mac']);
         expect(report.notApplicable.map((n) => n.id)).to.deep.equal(['start.query.iut', 'session.disconnect.iut', 'session.disconnect.reference', 'smp.same-secret', 'smp.different-secret', 'smp.question', 'smp.abort-and-restart']);
         expect(JSON.stringify(report)).to.not.include(kit.password);
+        expect(report.connection).to.match(/certificate verified, pinned\), server key sha256\//);
         const page = readFileSync(html, 'utf8');
         expect(page).to.include('Not applicable over XMPP');
         expect(page).to.include('hostile.bad-mac');
+
+        // a pin that is not the server's key: no login, exit status 1, a TLS error named
+        const wrong = spawn(process.execPath, ['--import', 'tsx', cliScript, 'conformance', '--xmpp',
+          '--service', prosody.server.service, '--jid', kit.jid, '--peer', bot.fullJid, '--ca', prosody.server.caPath, '--pin', `sha256/${prosody.server.pki.otherCa.spkiSha256}`,
+        ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFORMANCE_XMPP_PASSWORD: kit.password } });
+        let wrongOut = '';
+        wrong.stdout.on('data', (c: Buffer) => {
+          wrongOut += c.toString();
+        });
+        wrong.stderr.on('data', (c: Buffer) => {
+          wrongOut += c.toString();
+        });
+        expect(await new Promise<number | null>((r) => wrong.once('exit', r)), wrongOut).to.equal(1);
+        expect(wrongOut).to.match(/cannot log in as kit@localhost .*\(tls\.[a-z-]+\)/);
+        expect(wrongOut).to.not.include(kit.password);
       } finally {
         await bot.stop();
       }
