@@ -27,6 +27,7 @@
  *     --iut-fingerprint HEX      the peer's OTR fingerprint, checked after every AKE
  *     --settle-ms N              silence that counts as "no answer" (default 1500)
  *     --answer-timeout-ms N      wait for an answer that must come (default 20000)
+ *     --otr-version 2|3          the version every session must reach (default 3; 2 for v2-only peers)
  *   line-peer [--broken B[,B]]   our engine on stdin/stdout, speaking the line protocol
  *   line-peer --omemo [--broken B[,B]]   our OMEMO session manager, speaking the OMEMO line protocol
  *
@@ -159,6 +160,11 @@ async function conformance(args: string[]): Promise<number> {
     else if (a === '--iut-fingerprint') xmpp.iutFingerprint = value();
     else if (a === '--settle-ms') xmpp.settleMs = positive(a, value());
     else if (a === '--answer-timeout-ms') xmpp.answerTimeoutMs = positive(a, value());
+    else if (a === '--otr-version') {
+      const v = value();
+      if (v !== '2' && v !== '3') throw new UsageError('--otr-version must be 2 or 3');
+      xmpp.version = v === '2' ? 2 : 3;
+    }
     else throw new UsageError(`conformance: unknown option ${String(a)}`);
   }
   if (xmpp.enabled) {
@@ -215,6 +221,7 @@ interface XmppCliOptions {
   iutFingerprint?: string;
   settleMs?: number;
   answerTimeoutMs?: number;
+  version?: 2 | 3;
 }
 
 function positive(option: string, text: string): number {
@@ -232,7 +239,7 @@ async function conformanceOverXmpp(
   const scenarios = selectScenarios(report.only, XMPP_SCENARIOS);
   if (report.list) {
     for (const s of scenarios) {
-      const na = notApplicableReason(s, smpSecret === undefined ? {} : { smpSecret });
+      const na = notApplicableReason(s, { ...(smpSecret === undefined ? {} : { smpSecret }), ...(x.version === undefined ? {} : { version: x.version }) });
       console.log(`${s.id.padEnd(32)} ${na === undefined ? 'runs' : 'N/A '}  ${s.title}`);
     }
     return 0;
@@ -274,6 +281,7 @@ async function conformanceOverXmpp(
         settleMs: x.settleMs ?? XMPP_DEFAULT_TIMING.settleMs,
         answerTimeoutMs: x.answerTimeoutMs ?? XMPP_DEFAULT_TIMING.answerTimeoutMs,
         ...(smpSecret === undefined ? {} : { smpSecret }),
+        ...(x.version === undefined ? {} : { version: x.version }),
         ...(x.iutFingerprint === undefined ? {} : { iutFingerprint: x.iutFingerprint.replace(/\s+/g, '').toLowerCase() }),
       },
       ...(report.label === undefined ? {} : { label: report.label }),

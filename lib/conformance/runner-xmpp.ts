@@ -8,11 +8,12 @@
  * the report with their reason, never counted as passed.
  */
 import { join } from 'node:path';
+import type { WireRecord } from './exchange.js';
 import { XmppExchange } from './exchange-xmpp.js';
 import { Party, inProcessOurEngine } from './party.js';
 import { splitJid, type XmppPeerWire } from './party-xmpp.js';
 import { runGuarded, runMatrix, type ConformanceReport, type ProgressEvent, type ScenarioResult } from './runner.js';
-import { notApplicableReason, type XmppRunnableScenario, type XmppScenario, type XmppScenarioOptions } from './scenarios-xmpp.js';
+import { kitPolicyFor, notApplicableReason, type XmppRunnableScenario, type XmppScenario, type XmppScenarioOptions } from './scenarios-xmpp.js';
 
 /** A scenario that was not run over XMPP, and why. */
 export interface NotApplicableResult {
@@ -57,14 +58,14 @@ function describeConnection(wire: XmppPeerWire): string {
   return `${s.protocol} (${s.method}, certificate ${s.validation}${s.pinned ? ', pinned' : ''}), server key sha256/${s.certificate.spkiSha256}`;
 }
 
-function runOne(scenario: XmppRunnableScenario, run: XmppRunOptions, workDir: string): Promise<ScenarioResult> {
+function runOne(scenario: XmppRunnableScenario, run: XmppRunOptions, workDir: string, history: WireRecord[]): Promise<ScenarioResult> {
   return runGuarded(scenario, run.timeoutMs ?? 180_000, async (guarded) => {
     const wire = run.wire;
     const kit = new Party('kit', splitJid(wire.peerJid).bare, inProcessOurEngine());
     guarded.parties.push(kit);
     const init = await kit.init({
       account: splitJid(wire.ownJid).bare,
-      policy: scenario.setup.kitPolicy,
+      policy: kitPolicyFor(scenario.setup, run.options),
       keyfile: join(workDir, 'kit.key'),
       instagfile: join(workDir, 'kit.instag'),
       fragmentSize: scenario.setup.fragmentSize ?? 0,
@@ -80,6 +81,7 @@ function runOne(scenario: XmppRunnableScenario, run: XmppRunOptions, workDir: st
           await exchange.settle(run.options.settleMs, 10_000);
         } finally {
           exchange.detach();
+          history.push(...exchange.log);
         }
       },
     });
@@ -88,6 +90,7 @@ function runOne(scenario: XmppRunnableScenario, run: XmppRunOptions, workDir: st
       exchange,
       options: run.options,
       kitInstanceTag: init.instance_tag ?? 0,
+      earlierLog: [...history],
       note: (text: string) => guarded.notes.push(text),
     });
   });
@@ -97,6 +100,7 @@ function runOne(scenario: XmppRunnableScenario, run: XmppRunOptions, workDir: st
 export async function runXmppConformance(run: XmppRunOptions): Promise<XmppConformanceReport> {
   const notApplicable: NotApplicableResult[] = [];
   const runnable: XmppRunnableScenario[] = [];
+  const history: WireRecord[] = [];
   for (const s of run.scenarios) {
     const reason = notApplicableReason(s, run.options);
     if (reason !== undefined || s.kind !== 'runs') notApplicable.push({ id: s.id, title: s.title, description: s.description, reason: reason ?? '' });
@@ -112,7 +116,7 @@ export async function runXmppConformance(run: XmppRunOptions): Promise<XmppConfo
       ...(run.workDir === undefined ? {} : { workDir: run.workDir }),
       ...(run.onProgress === undefined ? {} : { onProgress: run.onProgress }),
     },
-    (scenario, workDir) => runOne(scenario, run, workDir),
+    (scenario, workDir) => runOne(scenario, run, workDir, history),
   );
   return { ...report, mode: 'xmpp', peer: run.wire.peerJid, connection: describeConnection(run.wire), notApplicable };
 }

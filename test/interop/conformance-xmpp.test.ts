@@ -38,14 +38,14 @@ function failing(report: XmppConformanceReport): string[] {
   return report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.message ?? ''}`);
 }
 
-async function kitAgainst(server: ProsodyServer, peer: string, options: { smpSecret?: string; only?: readonly string[] } = {}): Promise<XmppConformanceReport> {
+async function kitAgainst(server: ProsodyServer, peer: string, options: { smpSecret?: string; only?: readonly string[]; version?: 2 } = {}): Promise<XmppConformanceReport> {
   const kit = server.account('kit');
   const wire = await XmppPeerWire.connect({ service: server.service, jid: kit.jid, password: kit.password, peer, tls: { ca: server.caPem } });
   try {
     return await runXmppConformance({
       wire,
       scenarios: options.only === undefined ? XMPP_SCENARIOS : XMPP_SCENARIOS.filter((s) => options.only?.includes(s.id)),
-      options: { ...TIMING, ...(options.smpSecret === undefined ? {} : { smpSecret: options.smpSecret }) },
+      options: { ...TIMING, ...(options.smpSecret === undefined ? {} : { smpSecret: options.smpSecret }), ...(options.version === undefined ? {} : { version: options.version }) },
     });
   } finally {
     await wire.close();
@@ -155,7 +155,7 @@ describe('conformance kit over XMPP (through Prosody)', function () {
     }
   });
 
-  it('python-potr 1.0.2 (slixmpp echo bot, OTR v2 only) passes exactly version.v2.reference and fails every scenario that asks for version 3', async function () {
+  it('python-potr 1.0.2 (slixmpp echo bot, OTR v2 only): passes exactly version.v2.reference, failing the version 3 ones; in the version 2 mode passes every scenario that can run', async function () {
     requirePeer(this, POTR_BOT_PEER, probePotrBot());
     const { bot, online } = await PotrBot.start(prosody.server, prosody.server.account('potr'));
     try {
@@ -167,6 +167,14 @@ describe('conformance kit over XMPP (through Prosody)', function () {
         expect(r.message, r.id).to.match(/version 2( D-H Commit)?, expected 3|sent a version 2 D-H Commit/);
       }
       expect(report.results.find((r) => r.id === 'version.v2.reference')?.notes.join(' ')).to.include(`fingerprint ${online.fingerprint}`);
+
+
+      // the version 2 mode: every scenario that can run, in version 2
+      const v2 = await kitAgainst(prosody.server, online.jid, { version: 2 });
+      expect(v2.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.message ?? ''}`)).to.deep.equal([]);
+      expect(v2.results.map((r) => r.id)).to.deep.equal(WITHOUT_SMP.filter((id) => id !== 'version.v2.reference'));
+      for (const r of v2.results) expect(r.notes[0], r.id).to.match(/^encrypted, version 2,/);
+      expect(v2.notApplicable.map((n) => n.id)).to.include('version.v2.reference');
     } finally {
       await bot.stop();
     }
