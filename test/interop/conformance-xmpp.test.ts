@@ -38,14 +38,14 @@ function failing(report: XmppConformanceReport): string[] {
   return report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.message ?? ''}`);
 }
 
-async function kitAgainst(server: ProsodyServer, peer: string, options: { smpSecret?: string; only?: readonly string[]; version?: 2 } = {}): Promise<XmppConformanceReport> {
+async function kitAgainst(server: ProsodyServer, peer: string, options: { smpSecret?: string; only?: readonly string[]; version?: 2; answerTimeoutMs?: number } = {}): Promise<XmppConformanceReport> {
   const kit = server.account('kit');
   const wire = await XmppPeerWire.connect({ service: server.service, jid: kit.jid, password: kit.password, peer, tls: { ca: server.caPem } });
   try {
     return await runXmppConformance({
       wire,
       scenarios: options.only === undefined ? XMPP_SCENARIOS : XMPP_SCENARIOS.filter((s) => options.only?.includes(s.id)),
-      options: { ...TIMING, ...(options.smpSecret === undefined ? {} : { smpSecret: options.smpSecret }), ...(options.version === undefined ? {} : { version: options.version }) },
+      options: { ...TIMING, ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }), ...(options.smpSecret === undefined ? {} : { smpSecret: options.smpSecret }), ...(options.version === undefined ? {} : { version: options.version }) },
     });
   } finally {
     await wire.close();
@@ -101,6 +101,17 @@ describe('conformance kit over XMPP (through Prosody)', function () {
       expect(report.results[0]?.notes.join(' ')).to.include(`fingerprint ${String(fp)}`);
       expect(report.results.find((r) => r.id === 'data.mac-keys-revealed')?.notes.join(' ')).to.match(/[1-9]\d* MAC keys revealed/);
       expect(report.connection).to.match(/^TLSv1\.[23] \(starttls, certificate verified\)/);
+    });
+
+    it('with a secret other than the bot\'s, exactly the SMP scenarios that expect success fail', async () => {
+      const report = await kitAgainst(prosody.server, 'bot@localhost/bot', { smpSecret: 'not the bot secret', only: ['smp.same-secret', 'smp.different-secret', 'smp.question', 'smp.abort-and-restart'] });
+      expect(report.results.map((r) => [r.id, r.status])).to.deep.equal([
+        ['smp.same-secret', 'fail'],
+        ['smp.different-secret', 'pass'],
+        ['smp.question', 'fail'],
+        ['smp.abort-and-restart', 'fail'],
+      ]);
+      for (const r of report.results.filter((x) => x.status === 'fail')) expect(r.message, r.id).to.match(/reported failure, expected success/);
     });
   });
 
@@ -178,6 +189,13 @@ describe('conformance kit over XMPP (through Prosody)', function () {
     } finally {
       await bot.stop();
     }
+  });
+
+  it('a peer that never answers passes nothing (no echo is never taken for a pass)', async () => {
+    const report = await kitAgainst(prosody.server, 'nobody@localhost/gone', { answerTimeoutMs: 1500, smpSecret: 'x' });
+    expect(report.results.map((r) => r.id)).to.deep.equal(RUNNABLE);
+    expect(report.results.filter((r) => r.status === 'pass').map((r) => r.id)).to.deep.equal([]);
+    for (const r of report.results) expect(r.message, r.id).to.match(/^no OTR session within 1500 ms|did not answer the Query Message/);
   });
 
   it('the CLI: --xmpp with --ca, password from the environment (never printed), --only, JSON and HTML reports, exit status', async () => {
