@@ -13,6 +13,7 @@
  * wire does not carry). SMP runs with the kit as the asker, when the user gives the secret the
  * implementation is configured to answer with (`smpSecret`).
  */
+import { randomUUID } from 'node:crypto';
 import { bytesToHex } from '../core/bytes.js';
 import { MODP_1536_PRIME } from '../core/crypto/modp-group.js';
 import { decodeOtrMessage } from '../../otr/encoded-message.js';
@@ -108,11 +109,9 @@ export function notApplicableReason(scenario: XmppScenario, options: Pick<XmppSc
   return undefined;
 }
 
-let counter = 0;
-/** A text no earlier message of the run contains. */
+/** `label` with a random token, so that no other message of the run contains the result. */
 function unique(label: string): string {
-  counter += 1;
-  return `${label} [${Date.now().toString(36)}.${counter}]`;
+  return `${label} [${randomUUID().slice(0, 13)}]`;
 }
 
 /** Waits until the kit's engine is encrypted, then checks the version and the key it authenticated. */
