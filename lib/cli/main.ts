@@ -13,6 +13,21 @@
  *     --label NAME               name of the implementation in reports
  *     --family otr|omemo         which scenario family (default otr; omemo when --only names only omemo.*)
  *     --list                     list the scenarios and exit
+ *   conformance --xmpp --service URI --jid JID --peer JID [options]
+ *                                run the OTR scenarios over XMPP against a client or bot that
+ *                                echoes what it decrypts (docs/CONFORMANCE.md, "Over XMPP")
+ *     --service xmpp://HOST:5222|xmpps://HOST:5223   the server (TLS always, certificate validated)
+ *     --domain D                 XMPP domain (default: the JID's)
+ *     --jid JID                  the kit's account (its password in CONFORMANCE_XMPP_PASSWORD
+ *                                or XMPP_PASSWORD, or --password; it is never printed)
+ *     --peer JID[/RES]           the implementation under test
+ *     --ca FILE                  PEM CA to trust instead of the system roots
+ *     --pin sha256/BASE64        the server key's SPKI pin, checked as well (repeatable)
+ *     --smp-secret S             the secret the peer answers SMP with (CONFORMANCE_SMP_SECRET)
+ *     --iut-fingerprint HEX      the peer's OTR fingerprint, checked after every AKE
+ *     --settle-ms N              silence that counts as "no answer" (default 1500)
+ *     --answer-timeout-ms N      wait for an answer that must come (default 20000)
+ *     --otr-version 2|3          the version every session must reach (default 3; 2 for v2-only peers)
  *   line-peer [--broken B[,B]]   our engine on stdin/stdout, speaking the line protocol
  *   line-peer --omemo [--broken B[,B]]   our OMEMO session manager, speaking the OMEMO line protocol
  *
@@ -22,7 +37,7 @@
  *
  * Exit status: 0 all scenarios passed, 1 some failed, 2 bad usage.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { buildLibotrHarness } from '../conformance/libotr-harness.js';
 import { BROKEN_BEHAVIOURS, OurLineHandler, type BrokenBehaviour } from '../conformance/our-line-handler.js';
@@ -34,6 +49,10 @@ import { OMEMO_SCENARIOS } from '../conformance/scenarios-omemo.js';
 import { formatHtmlReport } from '../conformance/report-html.js';
 import { formatTextReport, progressLine } from '../conformance/report-text.js';
 import { runConformance, type PartyFactory, type ProgressEvent } from '../conformance/runner.js';
+import { XmppPeerWire } from '../conformance/party-xmpp.js';
+import { formatXmppHtmlReport, formatXmppTextReport } from '../conformance/report-xmpp.js';
+import { XMPP_DEFAULT_TIMING, runXmppConformance } from '../conformance/runner-xmpp.js';
+import { XMPP_SCENARIOS, notApplicableReason } from '../conformance/scenarios-xmpp.js';
 import { OTR_SCENARIOS, familyOfPatterns, selectScenarios } from '../conformance/scenarios.js';
 
 class UsageError extends Error {}
@@ -112,6 +131,7 @@ async function conformance(args: string[]): Promise<number> {
   let label: string | undefined;
   let list = false;
   let familyOption: string | undefined;
+  const xmpp: XmppCliOptions = { enabled: false, pins: [] };
   for (let i = 0; i < options.length; i++) {
     const a = options[i];
     const value = (): string => {
@@ -127,7 +147,31 @@ async function conformance(args: string[]): Promise<number> {
     else if (a === '--label') label = value();
     else if (a === '--family') familyOption = value();
     else if (a === '--list') list = true;
+    else if (a === '--xmpp') xmpp.enabled = true;
+    else if (a === '--service') xmpp.service = value();
+    else if (a === '--domain') xmpp.domain = value();
+    else if (a === '--jid') xmpp.jid = value();
+    else if (a === '--password') xmpp.password = value();
+    else if (a === '--resource') xmpp.resource = value();
+    else if (a === '--peer') xmpp.peer = value();
+    else if (a === '--ca') xmpp.ca = value();
+    else if (a === '--pin') xmpp.pins.push(value());
+    else if (a === '--smp-secret') xmpp.smpSecret = value();
+    else if (a === '--iut-fingerprint') xmpp.iutFingerprint = value();
+    else if (a === '--settle-ms') xmpp.settleMs = positive(a, value());
+    else if (a === '--answer-timeout-ms') xmpp.answerTimeoutMs = positive(a, value());
+    else if (a === '--otr-version') {
+      const v = value();
+      if (v !== '2' && v !== '3') throw new UsageError('--otr-version must be 2 or 3');
+      xmpp.version = v === '2' ? 2 : 3;
+    }
     else throw new UsageError(`conformance: unknown option ${String(a)}`);
+  }
+  if (xmpp.enabled) {
+    if (program.length > 0 || iut !== undefined || reference !== 'ours' || (familyOption !== undefined && familyOption !== 'otr')) {
+      throw new UsageError('--xmpp: the implementation is --peer (no program, --iut, --reference or --family omemo)');
+    }
+    return conformanceOverXmpp(xmpp, { only, json, html, label, list });
   }
   if (familyOption !== undefined && familyOption !== 'otr' && familyOption !== 'omemo') throw new UsageError('--family must be otr or omemo');
   const family = familyOption ?? familyOfPatterns(only);
@@ -162,6 +206,103 @@ async function conformance(args: string[]): Promise<number> {
   return report.summary.failed + report.summary.errors === 0 ? 0 : 1;
 }
 
+/** The `--xmpp` options as given. */
+interface XmppCliOptions {
+  enabled: boolean;
+  service?: string;
+  domain?: string;
+  jid?: string;
+  password?: string;
+  resource?: string;
+  peer?: string;
+  ca?: string;
+  pins: string[];
+  smpSecret?: string;
+  iutFingerprint?: string;
+  settleMs?: number;
+  answerTimeoutMs?: number;
+  version?: 2 | 3;
+}
+
+function positive(option: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${option} needs a positive integer (milliseconds)`);
+  return n;
+}
+
+/** `conformance --xmpp`: the kit logs in and drives the peer by messages (echo contract). */
+async function conformanceOverXmpp(
+  x: XmppCliOptions,
+  report: { only: string[] | undefined; json: string | undefined; html: string | undefined; label: string | undefined; list: boolean },
+): Promise<number> {
+  const smpSecret = x.smpSecret ?? process.env['CONFORMANCE_SMP_SECRET'];
+  const scenarios = selectScenarios(report.only, XMPP_SCENARIOS);
+  if (report.list) {
+    for (const s of scenarios) {
+      const na = notApplicableReason(s, { ...(smpSecret === undefined ? {} : { smpSecret }), ...(x.version === undefined ? {} : { version: x.version }) });
+      console.log(`${s.id.padEnd(32)} ${na === undefined ? 'runs' : 'N/A '}  ${s.title}`);
+    }
+    return 0;
+  }
+  if (scenarios.length === 0) throw new UsageError('no scenario matches --only');
+  const password = x.password ?? process.env['CONFORMANCE_XMPP_PASSWORD'] ?? process.env['XMPP_PASSWORD'];
+  if (x.service === undefined || x.jid === undefined || x.peer === undefined) throw new UsageError('--xmpp needs --service, --jid and --peer');
+  if (password === undefined) throw new UsageError('--xmpp needs the password of --jid: CONFORMANCE_XMPP_PASSWORD (or XMPP_PASSWORD, or --password)');
+  if (x.iutFingerprint !== undefined && !/^[0-9a-fA-F]{40}$/.test(x.iutFingerprint.replace(/\s+/g, ''))) throw new UsageError('--iut-fingerprint needs 40 hex digits');
+  const tls = {
+    ...(x.ca === undefined ? {} : { ca: readFileSync(x.ca, 'utf8') }),
+    ...(x.pins.length === 0 ? {} : { pins: x.pins }),
+  };
+  let wire: XmppPeerWire;
+  try {
+    wire = await XmppPeerWire.connect({
+      service: x.service,
+      jid: x.jid,
+      password,
+      peer: x.peer,
+      tls,
+      ...(x.domain === undefined ? {} : { domain: x.domain }),
+      ...(x.resource === undefined ? {} : { resource: x.resource }),
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    console.error(`conformance --xmpp: cannot log in as ${x.jid} at ${x.service}: ${error instanceof Error ? error.message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`);
+    return 1;
+  }
+  const toStdout = report.json === '-';
+  const progress = toStdout ? process.stderr : process.stdout;
+  progress.write(`logged in as ${wire.ownJid}; testing ${x.peer}\n`);
+  let result;
+  try {
+    result = await runXmppConformance({
+      wire,
+      scenarios,
+      options: {
+        settleMs: x.settleMs ?? XMPP_DEFAULT_TIMING.settleMs,
+        answerTimeoutMs: x.answerTimeoutMs ?? XMPP_DEFAULT_TIMING.answerTimeoutMs,
+        ...(smpSecret === undefined ? {} : { smpSecret }),
+        ...(x.version === undefined ? {} : { version: x.version }),
+        ...(x.iutFingerprint === undefined ? {} : { iutFingerprint: x.iutFingerprint.replace(/\s+/g, '').toLowerCase() }),
+      },
+      ...(report.label === undefined ? {} : { label: report.label }),
+      onProgress: (event) => {
+        const line = progressLine(event);
+        if (line !== undefined) progress.write(`${line}\n`);
+      },
+    });
+  } finally {
+    await wire.close();
+  }
+  if (report.json !== undefined) {
+    const text = `${JSON.stringify(result, null, 2)}\n`;
+    if (toStdout) process.stdout.write(text);
+    else writeFileSync(report.json, text);
+  }
+  if (report.html !== undefined) writeFileSync(report.html, formatXmppHtmlReport(result));
+  if (!toStdout) console.log(`\n${formatXmppTextReport(result)}`);
+  return result.summary.failed + result.summary.errors === 0 ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -170,7 +311,7 @@ async function main(argv: string[]): Promise<number> {
     case 'line-peer':
       return linePeer(rest);
     default:
-      throw new UsageError('usage: xmpp-otr-omemo conformance [options] -- PROGRAM [ARGS...] | conformance --iut ours|libotr | line-peer [--omemo] [--broken ...]');
+      throw new UsageError('usage: xmpp-otr-omemo conformance [options] -- PROGRAM [ARGS...] | conformance --iut ours|libotr | conformance --xmpp --service URI --jid JID --peer JID | line-peer [--omemo] [--broken ...]');
   }
 }
 

@@ -67,6 +67,15 @@ export interface McabberOptions {
   readonly otrPrivateKeyFile?: Uint8Array | string;
   /** Milliseconds to wait for login (default 20000). */
   readonly startTimeoutMs?: number;
+  /**
+   * Makes mcabber an echo peer (the conformance kit's echo contract): every incoming message
+   * it shows (decrypted by libotr when OTR is up) is sent back as `echo: <text>` with
+   * `/say_to -q -f FILE JID`, so libotr encrypts the answer as it would a typed one. Done by
+   * mcabber's own hooks: `events_command` (a shell script, called with `MSG IN jid file` and
+   * `event_log_files` holding the body) writes the command into mcabber's FIFO (`fifo_name`,
+   * the fifo module).
+   */
+  readonly echo?: boolean;
 }
 
 /** What `/otr info JID` reports. */
@@ -166,6 +175,33 @@ export class Mcabber {
       }
       const rc = join(dir, 'mcabberrc');
       const { server, account } = options;
+      const echoLines: string[] = [];
+      if (options.echo === true) {
+        const script = join(dir, 'eventcmd');
+        const fifo = join(dir, 'mcabber.fifo');
+        mkdirSync(join(dir, 'event_files'), { recursive: true, mode: 0o700 });
+        writeFileSync(
+          script,
+          [
+            '#!/bin/sh',
+            '# mcabber events_command: $1 = MSG, $2 = IN, $3 = bare JID, $4 = file with the body (event_log_files)',
+            '[ "$1" = MSG ] && [ "$2" = IN ] && [ -n "$4" ] && [ -f "$4" ] || exit 0',
+            '{ printf "echo: "; cat "$4"; } > "$4.echo"',
+            'rm -f "$4"',
+            `printf '/say_to -q -f %s %s\\n' "$4.echo" "$3" > '${fifo}'`,
+            '',
+          ].join('\n'),
+          { mode: 0o700 },
+        );
+        echoLines.push(
+          `set events_command = ${script}`,
+          'set event_log_files = 1',
+          `set event_log_dir = ${join(dir, 'event_files')}`,
+          `set fifo_name = ${fifo}`,
+          'set fifo_hide_commands = 1',
+          'module load fifo',
+        );
+      }
       writeFileSync(
         rc,
         [
@@ -187,6 +223,7 @@ export class Mcabber {
           'set log_win_height = 15',
           'set escdelay = 50',
           'set autoaway = 0',
+          ...echoLines,
           '',
         ].join('\n'),
         { mode: 0o600 },
