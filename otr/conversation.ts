@@ -294,7 +294,11 @@ export class OtrConversation {
     this.#receivedPlaintext = true;
     const anySecure = [...this.#sessions.values()].some((s) => s.messageState.kind !== 'plaintext');
     if (anySecure || this.#options.policy.requireEncryption) out.events.push({ kind: 'unencrypted-received' });
-    if (whitespaceVersions !== undefined && this.#options.policy.whitespaceStartAke && !anySecure) {
+    // Spec, "Receiving plaintext with the whitespace tag": start the AKE when the policy says so.
+    // Not while a session is ENCRYPTED (a forged tag must not make us rekey), but from FINISHED
+    // yes, as libotr does: the peer ended and now offers OTR again.
+    const anyEncrypted = [...this.#sessions.values()].some((s) => s.messageState.kind === 'encrypted');
+    if (whitespaceVersions !== undefined && this.#options.policy.whitespaceStartAke && !anyEncrypted) {
       const version = selectOtrVersion(whitespaceVersions, new Set(this.#allowedVersions()));
       if (version !== undefined) this.#startAke(version, out);
     }

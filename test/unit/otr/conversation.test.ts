@@ -63,6 +63,16 @@ describe('otr/conversation loopback', function () {
     // The tag is sent once only.
     wire.take(a, b, a.conversation.end());
     pump();
+    expect(b.conversation.messageState).to.equal('finished');
+    // From FINISHED, a tagged plaintext starts a new AKE (as libotr does).
+    const baseTag = ' \t  \t\t\t\t \t \t \t  ';
+    const v3Tag = '  \t\t  \t\t';
+    const again = b.conversation.receive(`once more${baseTag}${v3Tag}`);
+    expect(again.show).to.deep.equal({ text: 'once more', encrypted: false });
+    expect(again.toSend.map((m) => decodeOtrMessage(m).type)).to.deep.equal([OTR_MESSAGE_TYPE.dhCommit]);
+    wire.take(b, a, again);
+    pump();
+    secure(a, b);
   });
 
   it('AKE via an Error Message (ERROR_START_AKE) after the peer lost its session', () => {
