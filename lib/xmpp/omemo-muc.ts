@@ -46,7 +46,7 @@ import { xmlElement } from '../../omemo/xml-element.js';
 import type { EncryptResult } from '../../omemo/session-manager.js';
 import type { IqCallerLike } from './omemo-pep.js';
 import type { OmemoPlugin } from './omemo-plugin.js';
-import { NAMESPACE_03, NAMESPACE_2, NS_DISCO_INFO, buildOmemoMessage, replaceFallbackBody, toXmlElement } from './omemo-stanzas.js';
+import { NAMESPACE_03, NAMESPACE_2, NS_DISCO_INFO, buildOmemoMessage, encryptedOf, replaceFallbackBody, toXmlElement } from './omemo-stanzas.js';
 import { bareJid } from './otr-stanzas.js';
 import { PeerQueue } from './peer-queue.js';
 import type { OmemoMucEvents } from './muc-events.js';
@@ -140,14 +140,6 @@ interface RoomEntry {
 function asProtocolError(error: unknown, code = 'xmpp.omemo.muc-internal'): ProtocolError {
   if (error instanceof ProtocolError) return error;
   return new ProtocolError(code, error instanceof Error ? error.message : 'unexpected failure', { cause: error });
-}
-
-function encryptedOf(message: Element): { element: Element; version: OmemoVersion } | undefined {
-  const v2 = message.getChild('encrypted', NAMESPACE_2);
-  if (v2 !== undefined) return { element: v2, version: '2' };
-  const v03 = message.getChild('encrypted', NAMESPACE_03);
-  if (v03 !== undefined) return { element: v03, version: '0.3' };
-  return undefined;
 }
 
 /** OMEMO group chats. Make one with {@link omemoMuc}. */

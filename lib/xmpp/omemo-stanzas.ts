@@ -194,7 +194,8 @@ export interface IncomingOmemo {
   readonly id: string | undefined;
 }
 
-function encryptedOf(message: Element): { element: Element; version: OmemoVersion } | undefined {
+/** The `<encrypted>` element a message carries directly (omemo:2 first), with its version. */
+export function encryptedOf(message: Element): { element: Element; version: OmemoVersion } | undefined {
   const v2 = message.getChild('encrypted', NAMESPACE_2);
   if (v2 !== undefined) return { element: v2, version: '2' };
   const v03 = message.getChild('encrypted', NAMESPACE_03);

@@ -14,16 +14,15 @@
  * message for the configured policy; fingerprints are printed in libotr's human form (five
  * groups of 8 uppercase hex digits).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { TmuxSession } from './tmux-session.js';
 import type { PeerDescription, PeerProbe } from '../peer-availability.js';
 import { registerCleanup } from '../prosody/cleanup.js';
 import type { ProsodyAccount, ProsodyServer } from '../prosody/prosody-harness.js';
 
-const execFileP = promisify(execFile);
 
 /** mcabber and tmux (Debian packages). */
 export const MCABBER_PEER: PeerDescription = {
@@ -126,6 +125,7 @@ export class Mcabber {
   /** The temp HOME (removed by stop()). */
   readonly home: string;
   readonly #socket: string;
+  readonly #tmux: TmuxSession;
   readonly #tracePath: string;
   readonly #historyDir: string;
   #stopped = false;
@@ -140,6 +140,7 @@ export class Mcabber {
     this.fullJid = `${jid}/${resource}`;
     this.home = home;
     this.#socket = join(home, 'tmux.sock');
+    this.#tmux = new TmuxSession(this.#socket, 'mcabber');
     this.#tracePath = join(home, '.mcabber', 'trace.log');
     this.#historyDir = join(home, '.mcabber', 'histo');
   }
@@ -158,11 +159,7 @@ export class Mcabber {
           // gone
         }
       }
-      try {
-        execFileSync('tmux', ['-S', m.#socket, 'kill-server'], { stdio: 'ignore' });
-      } catch {
-        // no server
-      }
+      m.#tmux.killServerSync();
       rmSync(home, { recursive: true, force: true });
     });
     try {
@@ -229,13 +226,7 @@ export class Mcabber {
         { mode: 0o600 },
       );
       chmodSync(rc, 0o600);
-      // -u and a UTF-8 locale: the pane must show non-ASCII text as is (CI has no locale set).
-      await execFileP('tmux', [
-        '-u', '-S', m.#socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'mcabber', '-x', '200', '-y', '60',
-        `env HOME=${home} TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 mcabber -f ${rc}`,
-      ], { env: { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: process.env['TERM'] ?? 'xterm-256color' } });
-      const { stdout } = await execFileP('tmux', ['-S', m.#socket, 'display-message', '-p', '-t', '=mcabber:', '#{pane_pid}']);
-      m.#pid = Number.parseInt(stdout.trim(), 10);
+      m.#pid = await m.#tmux.start(`env HOME=${home} TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 mcabber -f ${rc}`, 200, 60);
       await m.waitForTrace(/Connection established/, { timeoutMs: options.startTimeoutMs ?? 20000 });
       await m.waitForTrace(/Your status has been set/, { timeoutMs: options.startTimeoutMs ?? 20000 });
       for (const contact of options.contacts ?? []) await m.addContact(contact);
@@ -249,12 +240,12 @@ export class Mcabber {
 
   /** Types `text` literally into mcabber's input line (no Enter). */
   async keys(text: string): Promise<void> {
-    await execFileP('tmux', ['-S', this.#socket, 'send-keys', '-t', '=mcabber:', '-l', '--', text]);
+    await this.#tmux.keys(text);
   }
 
   /** Presses named keys (tmux key names: `Enter`, `Escape`, `C-l`, ...). */
   async press(...keys: string[]): Promise<void> {
-    await execFileP('tmux', ['-S', this.#socket, 'send-keys', '-t', '=mcabber:', ...keys]);
+    await this.#tmux.press(...keys);
   }
 
   /** Types a line (a `/command` or text for the current buddy) and presses Enter. Returns the trace mark before it. */
@@ -377,8 +368,7 @@ export class Mcabber {
 
   /** The visible pane (wrapped lines joined). */
   async screen(): Promise<string> {
-    const { stdout } = await execFileP('tmux', ['-S', this.#socket, 'capture-pane', '-p', '-J', '-t', '=mcabber:']);
-    return stdout;
+    return this.#tmux.capture();
   }
 
   /** The log window's lines so far (tracelog, level 1). */
@@ -448,7 +438,7 @@ export class Mcabber {
       }
     }
     if (existsSync(this.#socket)) {
-      await execFileP('tmux', ['-S', this.#socket, 'kill-server']).catch(() => undefined);
+      await this.#tmux.killServer();
     }
     rmSync(this.home, { recursive: true, force: true });
     this.#unregister?.();

@@ -32,6 +32,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TmuxSession } from './tmux-session.js';
 import { xml } from '@xmpp/client';
 import type { XmppClientElement } from '@xmpp/client';
 import { secureClient, type SecureXmppClient } from '../../../lib/xmpp/secure-client.js';
@@ -193,6 +194,7 @@ export class Profanity {
   /** The temp HOME (removed by stop()). */
   readonly home: string;
   readonly #socket: string;
+  readonly #tmux: TmuxSession;
   readonly #dataDir: string;
   readonly #logPath: string;
   #stopped = false;
@@ -206,6 +208,7 @@ export class Profanity {
     this.fullJid = `${jid}/${resource}`;
     this.home = home;
     this.#socket = join(home, 'tmux.sock');
+    this.#tmux = new TmuxSession(this.#socket, 'profanity');
     this.#dataDir = join(home, '.local', 'share', 'profanity');
     this.#logPath = join(this.#dataDir, 'logs', 'profanity.log');
   }
@@ -228,11 +231,7 @@ export class Profanity {
           // gone
         }
       }
-      try {
-        execFileSync('tmux', ['-S', p.#socket, 'kill-server'], { stdio: 'ignore' });
-      } catch {
-        // no server
-      }
+      p.#tmux.killServerSync();
       rmSync(home, { recursive: true, force: true });
     });
     try {
@@ -284,13 +283,7 @@ export class Profanity {
         '',
       ].join('\n'), { mode: 0o600 });
       const env = `env HOME=${home} XDG_CONFIG_HOME=${config} XDG_DATA_HOME=${join(home, '.local', 'share')} TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8`;
-      // -u and a UTF-8 locale: the pane must show non-ASCII text as is (CI has no locale set).
-      await execFileP('tmux', [
-        '-u', '-S', p.#socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'profanity', '-x', '220', '-y', '60',
-        `${env} profanity -l DEBUG`,
-      ], { env: { ...process.env, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: process.env['TERM'] ?? 'xterm-256color' } });
-      const { stdout } = await execFileP('tmux', ['-S', p.#socket, 'display-message', '-p', '-t', '=profanity:', '#{pane_pid}']);
-      p.#pid = Number.parseInt(stdout.trim(), 10);
+      p.#pid = await p.#tmux.start(`${env} profanity -l DEBUG`, 220, 60);
       await p.waitForScreen(/Welcome to Profanity/, timeoutMs);
       await p.command(`/connect ${account.jid}`);
       await p.waitForScreen(new RegExp(`${escapeRegex(p.fullJid)} logged in successfully`), timeoutMs);
@@ -304,12 +297,12 @@ export class Profanity {
 
   /** Types `text` literally into profanity's input line (no Enter). */
   async keys(text: string): Promise<void> {
-    await execFileP('tmux', ['-S', this.#socket, 'send-keys', '-t', '=profanity:', '-l', '--', text]);
+    await this.#tmux.keys(text);
   }
 
   /** Presses named keys (tmux key names: `Enter`, `Escape`, `C-l`, ...). */
   async press(...keys: string[]): Promise<void> {
-    await execFileP('tmux', ['-S', this.#socket, 'send-keys', '-t', '=profanity:', ...keys]);
+    await this.#tmux.press(...keys);
   }
 
   /**
@@ -443,8 +436,7 @@ export class Profanity {
 
   /** The visible pane (wrapped lines joined). */
   async screen(): Promise<string> {
-    const { stdout } = await execFileP('tmux', ['-S', this.#socket, 'capture-pane', '-p', '-J', '-t', '=profanity:']);
-    return stdout;
+    return this.#tmux.capture();
   }
 
   /** profanity's debug log so far (stanzas SENT/RECV, OMEMO steps, every input line). */
@@ -513,7 +505,7 @@ export class Profanity {
       }
     }
     if (existsSync(this.#socket)) {
-      await execFileP('tmux', ['-S', this.#socket, 'kill-server']).catch(() => undefined);
+      await this.#tmux.killServer();
     }
     rmSync(this.home, { recursive: true, force: true });
     this.#unregister?.();
