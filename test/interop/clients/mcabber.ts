@@ -23,7 +23,6 @@ import type { PeerDescription, PeerProbe } from '../peer-availability.js';
 import { registerCleanup } from '../prosody/cleanup.js';
 import type { ProsodyAccount, ProsodyServer } from '../prosody/prosody-harness.js';
 
-
 /** mcabber and tmux (Debian packages). */
 export const MCABBER_PEER: PeerDescription = {
   name: 'mcabber 1.1.2 (libotr) in tmux',
