@@ -217,7 +217,7 @@ function scenariosFor(version: OmemoVersion): XmppOmemoScenario[] {
     {
       kind: 'not-applicable',
       version,
-      id: `omemo.${v}.key-exchange.iut`,
+      id: `omemo.${v}.iut-starts`,
       title: `${name}: the implementation starts the session`,
       description: 'The implementation fetches the kit\'s bundle and sends the first message.',
       reason: 'over XMPP the kit cannot make the implementation act: the echo contract only answers messages',

@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import { useProsody } from './prosody/prosody-mocha.js';
 import type { ProsodyServer } from './prosody/prosody-harness.js';
 
 const botScript = fileURLToPath(new URL('../../examples/echo-bot/echo-bot.ts', import.meta.url));
+const cliScript = fileURLToPath(new URL('../../lib/cli/main.ts', import.meta.url));
 const TIMING = { settleMs: 1000, answerTimeoutMs: 20_000 };
 const RUNNABLE = XMPP_OMEMO_SCENARIOS.filter((s) => s.kind === 'runs').map((s) => s.id);
 const NOT_APPLICABLE = XMPP_OMEMO_SCENARIOS.filter((s) => s.kind === 'not-applicable').map((s) => s.id);
@@ -37,7 +38,7 @@ async function kitAgainst(server: ProsodyServer, peer: string, answerTimeoutMs =
 
 describe('conformance kit, OMEMO over XMPP (through Prosody)', function () {
   this.timeout(600_000);
-  const prosody = useProsody({ accounts: ['kit', 'bot', 'silent'], modules: ['pep', 'carbons'] });
+  const prosody = useProsody({ accounts: ['kit', 'kitcli', 'bot', 'silent'], modules: ['pep', 'carbons'] });
 
   describe('examples/echo-bot (the OMEMO plugin, its own process)', () => {
     let bot: ChildProcess | undefined;
@@ -101,6 +102,45 @@ describe('conformance kit, OMEMO over XMPP (through Prosody)', function () {
       expect(formatXmppTextReport(report)).to.match(/omemo\.2\.fan-out +N\/A/);
       expect(formatXmppHtmlReport(report)).to.include('omemo.03.replay-new-id');
       expect(report.connection).to.match(/^TLSv1\.[23] \(starttls, certificate verified\)/);
+    });
+
+    it('the CLI: --xmpp --family omemo with --ca and --pin, password from the environment (never printed), --only omemo.2, JSON and HTML reports', async () => {
+      const out = mkdtempSync(join(tmpdir(), 'kit-xmpp-omemo-cli-'));
+      // another account: the bot fetches a contact's device list once per run and learns changes
+      // only by PEP notifications (which need a presence subscription it never asks for), so a
+      // second kit device on the 'kit' account would get echoes without a key for it
+      const kit = prosody.server.account('kitcli');
+      try {
+        const json = join(out, 'report.json');
+        const html = join(out, 'report.html');
+        const child = spawn(process.execPath, ['--import', 'tsx', cliScript, 'conformance', '--xmpp', '--family', 'omemo',
+          '--service', prosody.server.service, '--jid', kit.jid, '--peer', 'bot@localhost/bot', '--ca', prosody.server.caPath, '--pin', `sha256/${prosody.server.servedCertificate.spkiSha256}`,
+          '--only', 'omemo.2', '--settle-ms', '800', '--json', json, '--html', html,
+        ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFORMANCE_XMPP_PASSWORD: kit.password } });
+        let text = '';
+        child.stdout.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        child.stderr.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        const code = await new Promise<number | null>((r) => child.once('exit', r));
+        expect(code, text).to.equal(0);
+        expect(text).to.match(/\[1\/6\] PASS +omemo\.2\.key-exchange/);
+        expect(text).to.match(/omemo\.2\.fan-out +N\/A/);
+        expect(text).to.include('conformance: 6 passed, 0 failed, 0 errors');
+        expect(text).to.not.include(kit.password);
+        const report = JSON.parse(readFileSync(json, 'utf8')) as XmppConformanceReport;
+        expect(report.mode).to.equal('xmpp');
+        expect(report.family).to.equal('omemo');
+        expect(report.results.map((r) => r.id)).to.deep.equal(RUNNABLE.filter((id) => id.startsWith('omemo.2.')));
+        expect(report.notApplicable.map((n) => n.id)).to.deep.equal(['omemo.2.iut-starts', 'omemo.2.fan-out']);
+        expect(JSON.stringify(report)).to.not.include(kit.password);
+        expect(report.connection).to.match(/certificate verified, pinned\), server key sha256\//);
+        expect(readFileSync(html, 'utf8')).to.include('Not applicable over XMPP');
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
     });
   });
 
