@@ -32,7 +32,7 @@
  *                                the OMEMO scenarios (0.3 and omemo:2) over XMPP: the kit logs in
  *                                with our OMEMO plugin (a fresh device), the peer echoes what it
  *                                decrypts (docs/CONFORMANCE.md, "OMEMO over XMPP"); the same
- *                                connection and report options (--only omemo.03 / omemo.2, --list)
+ *                                connection and report options (--only omemo.v03 / omemo.v2, --list)
  *   line-peer [--broken B[,B]]   our engine on stdin/stdout, speaking the line protocol
  *   line-peer --omemo [--broken B[,B]]   our OMEMO session manager, speaking the OMEMO line protocol
  *

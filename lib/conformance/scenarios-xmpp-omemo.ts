@@ -113,7 +113,7 @@ function describeEcho(echo: OmemoMessageEvent): string {
 }
 
 function scenariosFor(version: OmemoVersion): XmppOmemoScenario[] {
-  const v = version === '0.3' ? '03' : '2';
+  const v = version === '0.3' ? 'v03' : 'v2';
   const name = version === '0.3' ? 'OMEMO 0.3' : 'omemo:2';
   const kexWord = version === '0.3' ? 'a PreKeySignalMessage (prekey="true")' : 'an OMEMOKeyExchange (kex="true")';
   return [

@@ -6,6 +6,7 @@
  * client that decrypts but never answers, where nothing passes (no echo is never a pass).
  */
 import { expect } from 'chai';
+import type { XmppClientElement } from '@xmpp/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ async function kitAgainst(server: ProsodyServer, peer: string, answerTimeoutMs =
 
 describe('conformance kit, OMEMO over XMPP (through Prosody)', function () {
   this.timeout(600_000);
-  const prosody = useProsody({ accounts: ['kit', 'kitcli', 'bot', 'silent'], modules: ['pep', 'carbons'] });
+  const prosody = useProsody({ accounts: ['kit', 'kitcli', 'bot', 'silent', 'replayer'], modules: ['pep', 'carbons'] });
 
   describe('examples/echo-bot (the OMEMO plugin, its own process)', () => {
     let bot: ChildProcess | undefined;
@@ -84,27 +85,27 @@ describe('conformance kit, OMEMO over XMPP (through Prosody)', function () {
       for (const n of report.notApplicable) expect(n.reason).to.not.equal('');
       const botDevice = /omemo device=(\d+)/.exec(lines.find((l) => l.startsWith('omemo device=')) ?? '')?.[1];
       // the key exchange really went to the bot's device, and the wire shows it
-      const kex03 = report.results.find((r) => r.id === 'omemo.03.key-exchange');
+      const kex03 = report.results.find((r) => r.id === 'omemo.v03.key-exchange');
       expect(kex03?.notes.join(' ')).to.include(`device(s) ${String(botDevice)}`);
       expect(kex03?.evidence.some((e) => e.from === 'reference' && e.text.includes('prekey="true"'))).to.equal(true);
-      const kex2 = report.results.find((r) => r.id === 'omemo.2.key-exchange');
+      const kex2 = report.results.find((r) => r.id === 'omemo.v2.key-exchange');
       expect(kex2?.evidence.some((e) => e.from === 'reference' && e.text.includes('kex="true"'))).to.equal(true);
       for (const r of report.results) {
         expect(r.evidence.some((e) => e.from === 'iut' && e.text.includes('<encrypted')), r.id).to.equal(true);
         expect(r.notes.join(' '), r.id).to.match(/echo/);
       }
-      for (const id of ['omemo.03.bad-mac', 'omemo.2.bad-mac']) {
+      for (const id of ['omemo.v03.bad-mac', 'omemo.v2.bad-mac']) {
         expect(report.results.find((r) => r.id === id)?.evidence.some((e) => e.from === 'kit' && e.note === 'one byte of <payload> flipped'), id).to.equal(true);
       }
       // the bot really saw (and rejected or recognised) the hostile stanzas
       expect(lines.filter((l) => l.startsWith('omemo-message ') && / v0\.3 /.test(l)).length).to.equal(1 + 3 + 3 + 1 + 1 + 1);
       expect(lines.filter((l) => l.startsWith('omemo-message ') && / v2 /.test(l)).length).to.equal(1 + 3 + 3 + 1 + 1 + 1);
-      expect(formatXmppTextReport(report)).to.match(/omemo\.2\.fan-out +N\/A/);
-      expect(formatXmppHtmlReport(report)).to.include('omemo.03.replay-new-id');
+      expect(formatXmppTextReport(report)).to.match(/omemo\.v2\.fan-out +N\/A/);
+      expect(formatXmppHtmlReport(report)).to.include('omemo.v03.replay-new-id');
       expect(report.connection).to.match(/^TLSv1\.[23] \(starttls, certificate verified\)/);
     });
 
-    it('the CLI: --xmpp --family omemo with --ca and --pin, password from the environment (never printed), --only omemo.2, JSON and HTML reports', async () => {
+    it('the CLI: --xmpp --family omemo with --ca and --pin, password from the environment (never printed), --only omemo.v2, JSON and HTML reports', async () => {
       const out = mkdtempSync(join(tmpdir(), 'kit-xmpp-omemo-cli-'));
       // another account: the bot fetches a contact's device list once per run and learns changes
       // only by PEP notifications (which need a presence subscription it never asks for), so a
@@ -115,7 +116,7 @@ describe('conformance kit, OMEMO over XMPP (through Prosody)', function () {
         const html = join(out, 'report.html');
         const child = spawn(process.execPath, ['--import', 'tsx', cliScript, 'conformance', '--xmpp', '--family', 'omemo',
           '--service', prosody.server.service, '--jid', kit.jid, '--peer', 'bot@localhost/bot', '--ca', prosody.server.caPath, '--pin', `sha256/${prosody.server.servedCertificate.spkiSha256}`,
-          '--only', 'omemo.2', '--settle-ms', '800', '--json', json, '--html', html,
+          '--only', 'omemo.v2', '--settle-ms', '800', '--json', json, '--html', html,
         ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFORMANCE_XMPP_PASSWORD: kit.password } });
         let text = '';
         child.stdout.on('data', (c: Buffer) => {
@@ -126,15 +127,15 @@ describe('conformance kit, OMEMO over XMPP (through Prosody)', function () {
         });
         const code = await new Promise<number | null>((r) => child.once('exit', r));
         expect(code, text).to.equal(0);
-        expect(text).to.match(/\[1\/6\] PASS +omemo\.2\.key-exchange/);
-        expect(text).to.match(/omemo\.2\.fan-out +N\/A/);
+        expect(text).to.match(/\[1\/6\] PASS +omemo\.v2\.key-exchange/);
+        expect(text).to.match(/omemo\.v2\.fan-out +N\/A/);
         expect(text).to.include('conformance: 6 passed, 0 failed, 0 errors');
         expect(text).to.not.include(kit.password);
         const report = JSON.parse(readFileSync(json, 'utf8')) as XmppConformanceReport;
         expect(report.mode).to.equal('xmpp');
         expect(report.family).to.equal('omemo');
-        expect(report.results.map((r) => r.id)).to.deep.equal(RUNNABLE.filter((id) => id.startsWith('omemo.2.')));
-        expect(report.notApplicable.map((n) => n.id)).to.deep.equal(['omemo.2.iut-starts', 'omemo.2.fan-out']);
+        expect(report.results.map((r) => r.id)).to.deep.equal(RUNNABLE.filter((id) => id.startsWith('omemo.v2.')));
+        expect(report.notApplicable.map((n) => n.id)).to.deep.equal(['omemo.v2.iut-starts', 'omemo.v2.fan-out']);
         expect(JSON.stringify(report)).to.not.include(kit.password);
         expect(report.connection).to.match(/certificate verified, pinned\), server key sha256\//);
         expect(readFileSync(html, 'utf8')).to.include('Not applicable over XMPP');
@@ -155,6 +156,35 @@ describe('conformance kit, OMEMO over XMPP (through Prosody)', function () {
       expect(silent.messages.length).to.be.greaterThan(0);
     } finally {
       await silent.stop();
+    }
+  });
+
+  it('an echo peer that shows a stanza again by its message id (accepts a replayed stanza) fails exactly omemo.v03.replay and omemo.v2.replay', async () => {
+    const peer = await connectOmemo(prosody.server, prosody.server.account('replayer'), 'echo');
+    const byId = new Map<string, { text: string; version: '0.3' | '2' }>();
+    const echo = (text: string, version: '0.3' | '2'): void => {
+      peer.omemo.send(prosody.server.account('kit').jid, `echo: ${text}`, { version }).catch(() => undefined);
+    };
+    peer.omemo.on('message', (m) => {
+      if (m.id !== undefined) byId.set(m.id, { text: m.text, version: m.version });
+      echo(m.text, m.version);
+    });
+    // the defect: a stanza whose message id it has seen is shown (echoed) again, without decrypting
+    // (our plugin rejects it: the message key is used up, omemo.ratchet-duplicate)
+    peer.xmpp.on('element', (element: XmppClientElement) => {
+      const id = element.attrs['id'];
+      const seen = element.name === 'message' && typeof id === 'string' ? byId.get(id) : undefined;
+      if (seen !== undefined) echo(seen.text, seen.version);
+    });
+    try {
+      const report = await kitAgainst(prosody.server, peer.jid);
+      expect(report.results.map((r) => r.id)).to.deep.equal(RUNNABLE);
+      expect(report.results.filter((r) => r.status !== 'pass').map((r) => r.id)).to.deep.equal(['omemo.v03.replay', 'omemo.v2.replay']);
+      for (const r of report.results.filter((x) => x.status !== 'pass')) expect(r.message, r.id).to.equal('the implementation echoed the replayed stanza: 2 echoes');
+      // both replays reached the plugin, which rejected them: the echo came from the defect only
+      expect(peer.errors.filter((e) => e.error.code === 'omemo.ratchet-duplicate').length).to.equal(4);
+    } finally {
+      await peer.stop();
     }
   });
 });
