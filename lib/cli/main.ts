@@ -28,6 +28,11 @@
  *     --settle-ms N              silence that counts as "no answer" (default 1500)
  *     --answer-timeout-ms N      wait for an answer that must come (default 20000)
  *     --otr-version 2|3          the version every session must reach (default 3; 2 for v2-only peers)
+ *   conformance --xmpp --family omemo --service URI --jid JID --peer JID [options]
+ *                                the OMEMO scenarios (0.3 and omemo:2) over XMPP: the kit logs in
+ *                                with our OMEMO plugin (a fresh device), the peer echoes what it
+ *                                decrypts (docs/CONFORMANCE.md, "OMEMO over XMPP"); the same
+ *                                connection and report options (--only omemo.v03 / omemo.v2, --list)
  *   line-peer [--broken B[,B]]   our engine on stdin/stdout, speaking the line protocol
  *   line-peer --omemo [--broken B[,B]]   our OMEMO session manager, speaking the OMEMO line protocol
  *
@@ -50,6 +55,9 @@ import { formatHtmlReport } from '../conformance/report-html.js';
 import { formatTextReport, progressLine } from '../conformance/report-text.js';
 import { runConformance, type PartyFactory, type ProgressEvent } from '../conformance/runner.js';
 import { XmppPeerWire } from '../conformance/party-xmpp.js';
+import { XmppOmemoWire } from '../conformance/party-xmpp-omemo.js';
+import { runXmppOmemoConformance } from '../conformance/runner-xmpp-omemo.js';
+import { XMPP_OMEMO_SCENARIOS } from '../conformance/scenarios-xmpp-omemo.js';
 import { formatXmppHtmlReport, formatXmppTextReport } from '../conformance/report-xmpp.js';
 import { XMPP_DEFAULT_TIMING, runXmppConformance } from '../conformance/runner-xmpp.js';
 import { XMPP_SCENARIOS, notApplicableReason } from '../conformance/scenarios-xmpp.js';
@@ -166,6 +174,10 @@ async function conformance(args: string[]): Promise<number> {
       xmpp.version = v === '2' ? 2 : 3;
     }
     else throw new UsageError(`conformance: unknown option ${String(a)}`);
+  }
+  if (xmpp.enabled && (familyOption ?? familyOfPatterns(only)) === 'omemo') {
+    if (program.length > 0 || iut !== undefined || reference !== 'ours') throw new UsageError('--xmpp: the implementation is --peer (no program, --iut or --reference)');
+    return conformanceOmemoOverXmpp(xmpp, { only, json, html, label, list });
   }
   if (xmpp.enabled) {
     if (program.length > 0 || iut !== undefined || reference !== 'ours' || (familyOption !== undefined && familyOption !== 'otr')) {
@@ -284,6 +296,69 @@ async function conformanceOverXmpp(
         ...(x.version === undefined ? {} : { version: x.version }),
         ...(x.iutFingerprint === undefined ? {} : { iutFingerprint: x.iutFingerprint.replace(/\s+/g, '').toLowerCase() }),
       },
+      ...(report.label === undefined ? {} : { label: report.label }),
+      onProgress: (event) => {
+        const line = progressLine(event);
+        if (line !== undefined) progress.write(`${line}\n`);
+      },
+    });
+  } finally {
+    await wire.close();
+  }
+  if (report.json !== undefined) {
+    const text = `${JSON.stringify(result, null, 2)}\n`;
+    if (toStdout) process.stdout.write(text);
+    else writeFileSync(report.json, text);
+  }
+  if (report.html !== undefined) writeFileSync(report.html, formatXmppHtmlReport(result));
+  if (!toStdout) console.log(`\n${formatXmppTextReport(result)}`);
+  return result.summary.failed + result.summary.errors === 0 ? 0 : 1;
+}
+
+/** `conformance --xmpp --family omemo`: the kit logs in with our OMEMO plugin and drives the peer by OMEMO messages (echo contract). */
+async function conformanceOmemoOverXmpp(
+  x: XmppCliOptions,
+  report: { only: string[] | undefined; json: string | undefined; html: string | undefined; label: string | undefined; list: boolean },
+): Promise<number> {
+  const scenarios = selectScenarios(report.only, XMPP_OMEMO_SCENARIOS);
+  if (report.list) {
+    for (const s of scenarios) console.log(`${s.id.padEnd(32)} ${s.kind === 'runs' ? 'runs' : 'N/A '}  ${s.title}`);
+    return 0;
+  }
+  if (scenarios.length === 0) throw new UsageError('no scenario matches --only');
+  if (x.smpSecret !== undefined || x.iutFingerprint !== undefined || x.version !== undefined) throw new UsageError('--xmpp --family omemo: --smp-secret, --iut-fingerprint and --otr-version are OTR options');
+  const password = x.password ?? process.env['CONFORMANCE_XMPP_PASSWORD'] ?? process.env['XMPP_PASSWORD'];
+  if (x.service === undefined || x.jid === undefined || x.peer === undefined) throw new UsageError('--xmpp needs --service, --jid and --peer');
+  if (password === undefined) throw new UsageError('--xmpp needs the password of --jid: CONFORMANCE_XMPP_PASSWORD (or XMPP_PASSWORD, or --password)');
+  const tls = {
+    ...(x.ca === undefined ? {} : { ca: readFileSync(x.ca, 'utf8') }),
+    ...(x.pins.length === 0 ? {} : { pins: x.pins }),
+  };
+  let wire: XmppOmemoWire;
+  try {
+    wire = await XmppOmemoWire.connect({
+      service: x.service,
+      jid: x.jid,
+      password,
+      peer: x.peer,
+      tls,
+      ...(x.domain === undefined ? {} : { domain: x.domain }),
+      ...(x.resource === undefined ? {} : { resource: x.resource }),
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    console.error(`conformance --xmpp: cannot log in as ${x.jid} at ${x.service}: ${error instanceof Error ? error.message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`);
+    return 1;
+  }
+  const toStdout = report.json === '-';
+  const progress = toStdout ? process.stderr : process.stdout;
+  progress.write(`logged in as ${wire.ownJid} (OMEMO device ${wire.deviceId}); testing ${x.peer}\n`);
+  let result;
+  try {
+    result = await runXmppOmemoConformance({
+      wire,
+      scenarios,
+      options: { settleMs: x.settleMs ?? XMPP_DEFAULT_TIMING.settleMs, answerTimeoutMs: x.answerTimeoutMs ?? XMPP_DEFAULT_TIMING.answerTimeoutMs },
       ...(report.label === undefined ? {} : { label: report.label }),
       onProgress: (event) => {
         const line = progressLine(event);
