@@ -144,6 +144,8 @@ export class OmemoPlugin {
   readonly #features = discoFeatures();
   /** `version|jid` whose device list was fetched or notified in this run. */
   readonly #knownLists = new Set<string>();
+  /** (version, JID, device) of senders outside the device list we know, refetched once each. */
+  readonly #unlistedSendersTried = new Set<string>();
   /** `version|jid|id` whose bundle fetch was tried since the device list last changed. */
   readonly #bundleTried = new Set<string>();
   #manager: OmemoSessionManager | undefined;
@@ -388,6 +390,21 @@ export class OmemoPlugin {
     this.republish().catch((error: unknown) => this.#emit('omemo-error', { from: undefined, version: undefined, error: asProtocolError(error) }));
   }
 
+  /**
+   * A device that wrote to us but is not in the sender's device list we know: the list changed
+   * and no PEP notification told us (no presence subscription, XEP-0163 section 4.3). Fetch it
+   * once, before the message is handed on, so that an answer is also encrypted to that device
+   * if its account lists it (XEP-0384 section 7: encrypt to the devices the list names).
+   */
+  async #learnUnlistedSender(version: OmemoVersion, jid: string, deviceId: number): Promise<void> {
+    const key = `${version}|${jid}|${deviceId}`;
+    if (this.#unlistedSendersTried.has(key)) return;
+    if ((await this.manager.deviceList(version, jid)).includes(deviceId)) return;
+    if (this.#unlistedSendersTried.size >= MAX_TRACKED) this.#unlistedSendersTried.clear();
+    this.#unlistedSendersTried.add(key);
+    await this.refreshDeviceList(version, jid).catch(() => undefined); // the list we know stays in force
+  }
+
   /** Fetches `jid`'s device list for `version` now (and records it). */
   async refreshDeviceList(version: OmemoVersion, jid: string): Promise<readonly number[]> {
     const bare = bareJid(jid);
@@ -617,6 +634,7 @@ export class OmemoPlugin {
         }
         text = body.text;
       }
+      await this.#learnUnlistedSender(result.version, from, result.senderDeviceId);
       replaceFallbackBody(incoming.message, text);
       // An archived message of ours (sent by another device) belongs to the conversation with its addressee.
       const outgoing = incoming.carbon === 'sent' || (archived !== undefined && from === this.#account);

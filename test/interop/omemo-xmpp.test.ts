@@ -264,6 +264,23 @@ describe('interop: OMEMO plugin over Prosody (pep, carbons)', function () {
     expect(alice2.messages[1]).to.include({ text: 'to carbon-1 only', carbon: 'received', from: 'bob@localhost', peer: 'bob@localhost', to: 'alice@localhost' });
   });
 
+  it('a new device of a contact who is not subscribed to us (no PEP notification) writes first: our answer is encrypted to it too', async () => {
+    const alice1 = await connect('alice', 'unlisted-1');
+    const bob = await connect('bob', 'unlisted');
+    await bob.omemo.send('alice@localhost', 'hello first device', { version: '2' });
+    await until(() => alice1.messages.length === 1, 'first device');
+    const listed = await bob.omemo.manager.deviceList('2', 'alice@localhost'); // alice's devices of earlier tests too
+    expect(listed).to.include(alice1.omemo.deviceId);
+    const alice2 = await connect('alice', 'unlisted-2'); // publishes a list naming it too; bob is not told
+    expect(listed).to.not.include(alice2.omemo.deviceId);
+    await alice2.omemo.send('bob@localhost', 'hello from a new device', { version: '2' });
+    await until(() => bob.messages.some((m) => m.text === 'hello from a new device'), 'new device to bob');
+    expect(bob.messages.find((m) => m.text === 'hello from a new device')?.senderDeviceId).to.equal(alice2.omemo.deviceId);
+    expect(await bob.omemo.manager.deviceList('2', 'alice@localhost')).to.include.members([alice1.omemo.deviceId, alice2.omemo.deviceId]);
+    await bob.omemo.send('alice@localhost', 'answer to both', { version: '2' });
+    await until(() => alice2.messages.some((m) => m.text === 'answer to both') && alice1.messages.some((m) => m.text === 'answer to both'), 'answer on both devices');
+  });
+
   it('reconnect: a message sent while the socket is down goes out after the reconnect, and the device announces itself again', async () => {
     const alice = await connect('alice', 'reconnect');
     const bob = await connect('bob', 'reconnect');
