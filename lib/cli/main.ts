@@ -54,7 +54,7 @@ import { OMEMO_SCENARIOS } from '../conformance/scenarios-omemo.js';
 import { formatHtmlReport } from '../conformance/report-html.js';
 import { formatTextReport, progressLine } from '../conformance/report-text.js';
 import { runConformance, type PartyFactory, type ProgressEvent } from '../conformance/runner.js';
-import { XmppPeerWire } from '../conformance/party-xmpp.js';
+import { XmppPeerWire, type XmppKitOptions } from '../conformance/party-xmpp.js';
 import { XmppOmemoWire } from '../conformance/party-xmpp-omemo.js';
 import { runXmppOmemoConformance } from '../conformance/runner-xmpp-omemo.js';
 import { XMPP_OMEMO_SCENARIOS } from '../conformance/scenarios-xmpp-omemo.js';
@@ -257,30 +257,9 @@ async function conformanceOverXmpp(
     return 0;
   }
   if (scenarios.length === 0) throw new UsageError('no scenario matches --only');
-  const password = x.password ?? process.env['CONFORMANCE_XMPP_PASSWORD'] ?? process.env['XMPP_PASSWORD'];
-  if (x.service === undefined || x.jid === undefined || x.peer === undefined) throw new UsageError('--xmpp needs --service, --jid and --peer');
-  if (password === undefined) throw new UsageError('--xmpp needs the password of --jid: CONFORMANCE_XMPP_PASSWORD (or XMPP_PASSWORD, or --password)');
   if (x.iutFingerprint !== undefined && !/^[0-9a-fA-F]{40}$/.test(x.iutFingerprint.replace(/\s+/g, ''))) throw new UsageError('--iut-fingerprint needs 40 hex digits');
-  const tls = {
-    ...(x.ca === undefined ? {} : { ca: readFileSync(x.ca, 'utf8') }),
-    ...(x.pins.length === 0 ? {} : { pins: x.pins }),
-  };
-  let wire: XmppPeerWire;
-  try {
-    wire = await XmppPeerWire.connect({
-      service: x.service,
-      jid: x.jid,
-      password,
-      peer: x.peer,
-      tls,
-      ...(x.domain === undefined ? {} : { domain: x.domain }),
-      ...(x.resource === undefined ? {} : { resource: x.resource }),
-    });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    console.error(`conformance --xmpp: cannot log in as ${x.jid} at ${x.service}: ${error instanceof Error ? error.message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`);
-    return 1;
-  }
+  const wire = await xmppLogin(x, (options) => XmppPeerWire.connect(options));
+  if (wire === undefined) return 1;
   const toStdout = report.json === '-';
   const progress = toStdout ? process.stderr : process.stdout;
   progress.write(`logged in as ${wire.ownJid}; testing ${x.peer}\n`);
@@ -315,6 +294,36 @@ async function conformanceOverXmpp(
   return result.summary.failed + result.summary.errors === 0 ? 0 : 1;
 }
 
+/**
+ * The login both `--xmpp` families share: checks the account options, takes the password from
+ * the environment (never printed), reads the CA and pins, and connects; a failed login is
+ * printed with its TLS or SASL reason and gives undefined (exit code 1).
+ */
+async function xmppLogin<W>(x: XmppCliOptions, connect: (options: XmppKitOptions) => Promise<W>): Promise<W | undefined> {
+  const password = x.password ?? process.env['CONFORMANCE_XMPP_PASSWORD'] ?? process.env['XMPP_PASSWORD'];
+  if (x.service === undefined || x.jid === undefined || x.peer === undefined) throw new UsageError('--xmpp needs --service, --jid and --peer');
+  if (password === undefined) throw new UsageError('--xmpp needs the password of --jid: CONFORMANCE_XMPP_PASSWORD (or XMPP_PASSWORD, or --password)');
+  const tls = {
+    ...(x.ca === undefined ? {} : { ca: readFileSync(x.ca, 'utf8') }),
+    ...(x.pins.length === 0 ? {} : { pins: x.pins }),
+  };
+  try {
+    return await connect({
+      service: x.service,
+      jid: x.jid,
+      password,
+      peer: x.peer,
+      tls,
+      ...(x.domain === undefined ? {} : { domain: x.domain }),
+      ...(x.resource === undefined ? {} : { resource: x.resource }),
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    console.error(`conformance --xmpp: cannot log in as ${x.jid} at ${x.service}: ${error instanceof Error ? error.message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`);
+    return undefined;
+  }
+}
+
 /** `conformance --xmpp --family omemo`: the kit logs in with our OMEMO plugin and drives the peer by OMEMO messages (echo contract). */
 async function conformanceOmemoOverXmpp(
   x: XmppCliOptions,
@@ -327,29 +336,8 @@ async function conformanceOmemoOverXmpp(
   }
   if (scenarios.length === 0) throw new UsageError('no scenario matches --only');
   if (x.smpSecret !== undefined || x.iutFingerprint !== undefined || x.version !== undefined) throw new UsageError('--xmpp --family omemo: --smp-secret, --iut-fingerprint and --otr-version are OTR options');
-  const password = x.password ?? process.env['CONFORMANCE_XMPP_PASSWORD'] ?? process.env['XMPP_PASSWORD'];
-  if (x.service === undefined || x.jid === undefined || x.peer === undefined) throw new UsageError('--xmpp needs --service, --jid and --peer');
-  if (password === undefined) throw new UsageError('--xmpp needs the password of --jid: CONFORMANCE_XMPP_PASSWORD (or XMPP_PASSWORD, or --password)');
-  const tls = {
-    ...(x.ca === undefined ? {} : { ca: readFileSync(x.ca, 'utf8') }),
-    ...(x.pins.length === 0 ? {} : { pins: x.pins }),
-  };
-  let wire: XmppOmemoWire;
-  try {
-    wire = await XmppOmemoWire.connect({
-      service: x.service,
-      jid: x.jid,
-      password,
-      peer: x.peer,
-      tls,
-      ...(x.domain === undefined ? {} : { domain: x.domain }),
-      ...(x.resource === undefined ? {} : { resource: x.resource }),
-    });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    console.error(`conformance --xmpp: cannot log in as ${x.jid} at ${x.service}: ${error instanceof Error ? error.message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`);
-    return 1;
-  }
+  const wire = await xmppLogin(x, (options) => XmppOmemoWire.connect(options));
+  if (wire === undefined) return 1;
   const toStdout = report.json === '-';
   const progress = toStdout ? process.stderr : process.stdout;
   progress.write(`logged in as ${wire.ownJid} (OMEMO device ${wire.deviceId}); testing ${x.peer}\n`);
