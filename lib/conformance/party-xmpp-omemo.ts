@@ -21,9 +21,9 @@ import { systemRandom } from '../core/random.js';
 import { omemoPlugin, type OmemoPlugin, type OmemoXmppDependencies } from '../xmpp/omemo-plugin.js';
 import type { OmemoMessageEvent } from '../xmpp/omemo-events.js';
 import { buildOmemoMessage } from '../xmpp/omemo-stanzas.js';
-import { secureClient, type ConnectionSecurity, type SecureXmppClient } from '../xmpp/secure-client.js';
+import type { ConnectionSecurity, SecureXmppClient } from '../xmpp/secure-client.js';
 import type { WireRecord } from './exchange.js';
-import { splitJid, type XmppKitOptions } from './party-xmpp.js';
+import { kitClient, splitJid, type XmppKitOptions } from './party-xmpp.js';
 
 /** What the kit encrypted: the `<encrypted>` element, and whether it carries a key exchange for the peer. */
 export interface KitMessage {
@@ -72,19 +72,7 @@ export class XmppOmemoWire {
 
   /** Logs in (TLS validated), publishes a fresh OMEMO device (keys in memory), sends presence with caps, subscribes to the peer. */
   static async connect(options: XmppKitOptions): Promise<XmppOmemoWire> {
-    const { bare, resource } = splitJid(options.jid);
-    const at = bare.indexOf('@');
-    if (at <= 0) throw new TypeError(`XmppOmemoWire: the kit's JID must be user@domain, got ${JSON.stringify(options.jid)}`);
-    if (!splitJid(options.peer).bare.includes('@')) throw new TypeError(`XmppOmemoWire: the peer must be a JID, got ${JSON.stringify(options.peer)}`);
-    const xmpp = secureClient({
-      service: options.service,
-      domain: options.domain ?? bare.slice(at + 1),
-      username: bare.slice(0, at),
-      password: options.password,
-      resource: options.resource ?? resource ?? 'conformance-kit',
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-    });
-    xmpp.reconnect.stop();
+    const { xmpp, bare } = kitClient(options, 'XmppOmemoWire');
     const omemo = await omemoPlugin(xmpp as unknown as OmemoXmppDependencies, { account: bare, store: new MemoryStore(), preKeyCount: 20 });
     const wire = new XmppOmemoWire(xmpp, omemo, options.peer);
     try {

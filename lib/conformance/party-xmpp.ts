@@ -44,6 +44,29 @@ export function splitJid(jid: string): { readonly bare: string; readonly resourc
   return slash < 0 ? { bare: jid.toLowerCase(), resource: undefined } : { bare: jid.slice(0, slash).toLowerCase(), resource: jid.slice(slash + 1) };
 }
 
+/**
+ * The kit's connection (not started): `options.jid` split into account and resource, the peer
+ * checked to be a JID, TLS validated by {@link secureClient}, no automatic reconnect (a run is
+ * one session). `who` names the caller in the errors.
+ */
+export function kitClient(options: XmppKitOptions, who: string): { readonly xmpp: SecureXmppClient; readonly bare: string } {
+  const { bare, resource } = splitJid(options.jid);
+  const at = bare.indexOf('@');
+  if (at <= 0) throw new TypeError(`${who}: the kit's JID must be user@domain, got ${JSON.stringify(options.jid)}`);
+  if (!splitJid(options.peer).bare.includes('@')) throw new TypeError(`${who}: the peer must be a JID, got ${JSON.stringify(options.peer)}`);
+  const xmpp = secureClient({
+    service: options.service,
+    domain: options.domain ?? bare.slice(at + 1),
+    username: bare.slice(0, at),
+    password: options.password,
+    resource: options.resource ?? resource ?? 'conformance-kit',
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+  });
+  xmpp.reconnect.stop();
+  return { xmpp, bare };
+}
+
+
 /** The kit's XMPP connection and the implementation under test at the other end. */
 export class XmppPeerWire {
   readonly #xmpp: SecureXmppClient;
@@ -66,19 +89,7 @@ export class XmppPeerWire {
 
   /** Logs in (TLS validated), sends presence, subscribes to the peer. */
   static async connect(options: XmppKitOptions): Promise<XmppPeerWire> {
-    const { bare, resource } = splitJid(options.jid);
-    const at = bare.indexOf('@');
-    if (at <= 0) throw new TypeError(`XmppPeerWire: the kit's JID must be user@domain, got ${JSON.stringify(options.jid)}`);
-    if (!splitJid(options.peer).bare.includes('@')) throw new TypeError(`XmppPeerWire: the peer must be a JID, got ${JSON.stringify(options.peer)}`);
-    const xmpp = secureClient({
-      service: options.service,
-      domain: options.domain ?? bare.slice(at + 1),
-      username: bare.slice(0, at),
-      password: options.password,
-      resource: options.resource ?? resource ?? 'conformance-kit',
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-    });
-    xmpp.reconnect.stop();
+    const { xmpp } = kitClient(options, 'XmppPeerWire');
     const wire = new XmppPeerWire(xmpp, options.peer);
     const online = await xmpp.start();
     wire.ownJid = String(online);
